@@ -1,0 +1,24 @@
+"""Everything under /api/v1/. Apps add their viewsets to ``router`` from their own ``api_urls``."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from pyrun_web.api.exceptions import json_not_found
+from pyrun_web.api.views import HealthView
+from pyrun_web.tenancy import views as tenancy
+
+router = DefaultRouter()
+router.register("orgs", tenancy.OrganizationViewSet, basename="org")
+router.register("members", tenancy.MembershipViewSet, basename="member")
+router.register("tokens", tenancy.ApiTokenViewSet, basename="token")
+router.register("cloud-accounts", tenancy.CloudAccountViewSet, basename="cloud-account")
+
+urlpatterns = [
+    path("health/", HealthView.as_view(), name="health"),
+    path("me/", tenancy.MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include(router.urls)),
+    re_path(r"^.*$", json_not_found),
+]

@@ -1,0 +1,168 @@
+"""``pyrun-web``: start the platform.
+
+``pyrun-web up`` is what ``make up`` runs: migrate, first-start setup, then the ASGI server, a Celery
+worker and Celery beat (and the embedded Redis when ``REDIS_URL`` is unset), supervised together: if one
+dies the others are stopped; Ctrl-C or SIGTERM stops all of them cleanly. ``web``, ``worker`` and ``beat``
+run one process each (the docker-compose services).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+
+STOP_GRACE_SECONDS = 15
+
+
+def _die_with_parent() -> None:
+    # PR_SET_PDEATHSIG: a child must not outlive a launcher that was SIGKILLed.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyrun_web.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*argv: str) -> None:
+    from django.core.management import call_command
+
+    call_command(*argv)
+
+
+def web_argv(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "pyrun_web.asgi:application",
+        "--host", host, "--port", str(port), "--lifespan", "off", "--no-server-header",
+        "--proxy-headers", "--ws", "websockets",
+    ]  # fmt: skip
+
+
+def worker_argv() -> list[str]:
+    concurrency = os.environ.get("PYRUN_WORKER_CONCURRENCY", "2")
+    return [sys.executable, "-m", "celery", "-A", "pyrun_web", "worker", "-l", "INFO", "-c", concurrency]
+
+
+def beat_argv(data_dir) -> list[str]:
+    schedule = str(data_dir / "celerybeat-schedule")
+    return [sys.executable, "-m", "celery", "-A", "pyrun_web", "beat", "-l", "INFO", "-s", schedule]
+
+
+class Supervisor:
+    """Runs children in their own sessions so a terminal's Ctrl-C reaches only us; we stop them in order."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.stopping = False
+
+    def add(self, name: str, process: subprocess.Popen) -> None:
+        self.children.append((name, process))
+
+    def spawn(self, name: str, argv: list[str]) -> None:
+        self.add(name, subprocess.Popen(argv, start_new_session=True, preexec_fn=_die_with_parent))
+
+    def stop(self, *_args) -> None:
+        self.stopping = True
+
+    def wait(self) -> int:
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self.stop)
+        code = 0
+        while not self.stopping:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    print(f"pyrun-web: {name} exited with {process.returncode}; stopping", flush=True)
+                    code = process.returncode or 1
+                    self.stopping = True
+                    break
+            time.sleep(0.2)
+        self.shutdown()
+        return code
+
+    def shutdown(self) -> None:
+        # Reverse order: web and workers first, Redis last, so nobody loses its broker mid-shutdown.
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    print(f"pyrun-web: {name} did not stop in {STOP_GRACE_SECONDS}s; killing", flush=True)
+                    process.kill()
+                    process.wait()
+        print("pyrun-web: stopped", flush=True)
+
+
+def up(host: str, port: int) -> int:
+    _django_setup()
+    from django.conf import settings
+
+    from pyrun_web import embedded_redis
+
+    supervisor = Supervisor()
+    if settings.REDIS_IS_EMBEDDED and not embedded_redis.is_up(settings.EMBEDDED_REDIS_SOCKET):
+        supervisor.add(
+            "redis",
+            embedded_redis.start(
+                settings.EMBEDDED_REDIS_DIR,
+                settings.EMBEDDED_REDIS_SOCKET,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            ),
+        )
+    try:
+        _manage("migrate", "--noinput", "-v", "0")
+        _manage("collectstatic", "--noinput", "-v", "0")
+        supervisor.spawn("web", web_argv(host, port))
+        supervisor.spawn("worker", worker_argv())
+        supervisor.spawn("beat", beat_argv(settings.DATA_DIR))
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        _manage("bootstrap_demo", url=f"http://{shown_host}:{port}/")
+        print(f"data dir: {settings.DATA_DIR}  (Ctrl-C stops everything)", flush=True)
+    except BaseException:
+        supervisor.shutdown()
+        raise
+    return supervisor.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pyrun-web", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "web"):
+        cmd = sub.add_parser(name)
+        cmd.add_argument("--host", default=os.environ.get("PYRUN_HOST", "127.0.0.1"))
+        cmd.add_argument("--port", type=int, default=int(os.environ.get("PYRUN_PORT", "8000")))
+    sub.add_parser("worker")
+    sub.add_parser("beat")
+    sub.add_parser("migrate")
+    args = parser.parse_args(argv)
+
+    if args.command == "up":
+        return up(args.host, args.port)
+    if args.command == "migrate":
+        _django_setup()
+        _manage("migrate", "--noinput")
+        _manage("collectstatic", "--noinput", "-v", "0")
+        return 0
+    if args.command == "web":
+        os.execv(sys.executable, web_argv(args.host, args.port))
+    if args.command == "worker":
+        os.execv(sys.executable, worker_argv())
+    _django_setup()
+    from django.conf import settings
+
+    os.execv(sys.executable, beat_argv(settings.DATA_DIR))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

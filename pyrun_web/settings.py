@@ -1,0 +1,266 @@
+"""All settings, read from the environment (see docs/operators/configuration.md for the table).
+
+Defaults give an embedded single-machine platform (SQLite, embedded Redis, local storage) under
+``PYRUN_DATA_DIR``; ``PYRUN_ENV=production`` switches to safe defaults and demands real secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+from pyrun_web.datadir import BASE_DIR, data_dir, persistent_secret
+
+env = environ.Env()
+
+DATA_DIR = data_dir()
+PYRUN_ENV = env.str("PYRUN_ENV", default="development")
+PRODUCTION = PYRUN_ENV == "production"
+
+
+def _secret(name: str, generate=None) -> str:
+    """A secret from the environment; outside production it is generated into the data dir once."""
+    value = env.str(name, default="")
+    if value:
+        return value
+    if PRODUCTION:
+        raise ImproperlyConfigured(f"{name} must be set when PYRUN_ENV=production")
+    return persistent_secret(name.lower(), generate) if generate else persistent_secret(name.lower())
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: prepend a new key).
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in _secret("FIELD_ENCRYPTION_KEY", lambda: Fernet.generate_key().decode()).split(",") if k.strip()
+]
+
+DEBUG = env.bool("PYRUN_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list("PYRUN_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("PYRUN_ALLOWED_HOSTS must be set when PYRUN_ENV=production")
+CSRF_TRUSTED_ORIGINS = env.list("PYRUN_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "pyrun_web.tenancy",
+    "workspaces",
+    "runtimes",
+    "jobs",
+    "monitoring",
+    "templates_lib",
+    "pipelines",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pyrun_web.urls"
+WSGI_APPLICATION = "pyrun_web.wsgi.application"
+ASGI_APPLICATION = "pyrun_web.asgi.application"
+AUTH_USER_MODEL = "tenancy.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "pyrun_web" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'pyrun.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share the file: wait for locks instead of failing, and use WAL.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    # A file (not in-memory) test database, so a real Celery worker process can share it with the tests.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("PYRUN_DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: broker, channel layer, cache -------------------------------------------------------------
+EMBEDDED_REDIS_DIR = DATA_DIR / "redis"
+EMBEDDED_REDIS_SOCKET = EMBEDDED_REDIS_DIR / "redis.sock"
+REDIS_URL = env.str("REDIS_URL", default="") or f"unix://{EMBEDDED_REDIS_SOCKET}?db=0"
+REDIS_IS_EMBEDDED = not env.str("REDIS_URL", default="")
+
+
+def _kombu_url(url: str) -> str:
+    """kombu spells a Unix-socket Redis as ``redis+socket://``; redis-py as ``unix://``."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = f"?{parts.query.replace('db=', 'virtual_host=')}" if parts.query else ""
+        return f"redis+socket://{parts.path}{query}"
+    return url
+
+
+def _with_db(url: str, db: int) -> str:
+    """The same Redis server, another logical database (keeps cache flushes away from the broker)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = dict(parse_qsl(parts.query), db=str(db))
+        return f"unix://{parts.path}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_kombu_url(REDIS_URL))
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_kombu_url(REDIS_URL))
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "beat-heartbeat": {"task": "pyrun_web.heartbeat", "schedule": 15.0},
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("PYRUN_CHANNEL_PREFIX", default="pyrun")},
+    }
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _with_db(REDIS_URL, env.int("PYRUN_CACHE_REDIS_DB", default=1)),
+        "KEY_PREFIX": env.str("PYRUN_CACHE_PREFIX", default="pyrun"),
+    }
+}
+
+# --- Storage roots -------------------------------------------------------------------------------------
+WORKSPACES_ROOT = Path(env.str("PYRUN_WORKSPACES_ROOT", default=str(DATA_DIR / "workspaces")))
+ARTIFACTS_ROOT = Path(env.str("PYRUN_ARTIFACTS_ROOT", default=str(DATA_DIR / "artifacts")))
+RUNTIMES_ROOT = Path(env.str("PYRUN_RUNTIMES_ROOT", default=str(DATA_DIR / "runtimes")))
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env.str("PYRUN_STATIC_ROOT", default=str(DATA_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every process start otherwise
+STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.is_dir()]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- Default per-organisation limits (an org can override each; see Organization.limits) ----------------
+PYRUN_LIMITS = {
+    "max_concurrent_jobs": env.int("PYRUN_MAX_CONCURRENT_JOBS", default=4),
+    "max_job_seconds": env.int("PYRUN_MAX_JOB_SECONDS", default=3600),
+    "max_file_bytes": env.int("PYRUN_MAX_FILE_BYTES", default=50 * 1024 * 1024),
+    "max_workspace_bytes": env.int("PYRUN_MAX_WORKSPACE_BYTES", default=500 * 1024 * 1024),
+    "job_memory_bytes": env.int("PYRUN_JOB_MEMORY_BYTES", default=4 * 1024**3),
+    "job_max_processes": env.int("PYRUN_JOB_MAX_PROCESSES", default=512),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("PYRUN_MAX_REQUEST_BYTES", default=100 * 1024 * 1024)
+
+# --- Auth, API -----------------------------------------------------------------------------------------
+LOGIN_THROTTLE = {
+    "failures": env.int("PYRUN_LOGIN_MAX_FAILURES", default=5),
+    "window_seconds": env.int("PYRUN_LOGIN_LOCKOUT_SECONDS", default=300),
+}
+API_TOKEN_TOUCH_SECONDS = 60  # last_used_at is written at most this often per token
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "pyrun_web.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "pyrun_web.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pyrun_web.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("PYRUN_THROTTLE_ANON", default="120/min"),
+        "user": env.str("PYRUN_THROTTLE_USER", default="6000/min"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PyRun Web API",
+    "DESCRIPTION": "Workspaces, runtimes and jobs of PyRun Web. Authenticate with `Authorization: Token <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "pyrun_web.tenancy.models.Role"},
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Production hardening --------------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("PYRUN_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("PYRUN_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if env.bool("PYRUN_BEHIND_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("PYRUN_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

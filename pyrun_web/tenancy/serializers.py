@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership, Organization, Role
+
+
+class LimitsSerializer(serializers.Serializer):
+    max_concurrent_jobs = serializers.IntegerField()
+    max_job_seconds = serializers.IntegerField()
+    max_file_bytes = serializers.IntegerField()
+    max_workspace_bytes = serializers.IntegerField()
+    job_memory_bytes = serializers.IntegerField()
+    job_max_processes = serializers.IntegerField()
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+    limits = LimitsSerializer(read_only=True)
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "role", "created_at", "limits"]
+        read_only_fields = ["slug", "created_at"]
+
+    def get_role(self, org: Organization) -> str | None:
+        roles = self.context.get("roles_by_org") or {}
+        return roles.get(org.id)
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True)
+    email = serializers.EmailField(write_only=True, required=True)
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        style={"input_type": "password"},
+        help_text="Only used when the email has no account yet; without it the account has no password.",
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "email", "password", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:  # updates only change the role
+            fields["email"].required = False
+            fields["email"].read_only = True
+            fields["password"].read_only = True
+        return fields
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True)
+    display = serializers.CharField(source="__str__", read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    expires_in_days = serializers.IntegerField(write_only=True, required=False, min_value=1, max_value=3650)
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id", "name", "display", "user", "created_at", "last_used_at",
+            "expires_at", "revoked_at", "is_active", "expires_in_days",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "last_used_at", "expires_at", "revoked_at"]
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once; only a hash is stored.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+
+
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class CloudAccountSerializer(serializers.ModelSerializer):
+    """Secrets are write-only: a read shows a hint of the access key and whether a secret is set."""
+
+    access_key_id = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    secret_access_key = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    )
+    external_id = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    access_key_hint = serializers.CharField(read_only=True)
+    has_secret = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = CloudAccount
+        fields = [
+            "id", "name", "provider", "auth_type", "region", "bucket", "role_arn",
+            "access_key_id", "secret_access_key", "external_id", "access_key_hint", "has_secret",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["provider", "created_at", "updated_at"]
+
+    def validate_region(self, value: str) -> str:
+        if not _REGION.match(value):
+            raise serializers.ValidationError("Not an AWS region name (like eu-west-1).")
+        return value
+
+    def validate_bucket(self, value: str) -> str:
+        if value and not _BUCKET.match(value):
+            raise serializers.ValidationError("Not a valid S3 bucket name.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        # Blank secrets on update mean "keep the stored value".
+        for secret in ("access_key_id", "secret_access_key", "external_id"):
+            if self.instance is not None and not attrs.get(secret):
+                attrs.pop(secret, None)
+
+        def current(name):
+            return attrs.get(name, getattr(self.instance, name, "") if self.instance else "")
+
+        auth_type = current("auth_type") or CloudAccount.AuthType.ACCESS_KEYS
+        if auth_type == CloudAccount.AuthType.ACCESS_KEYS:
+            if not (current("access_key_id") and current("secret_access_key")):
+                raise serializers.ValidationError(
+                    {"secret_access_key": "Access keys need both access_key_id and secret_access_key."}
+                )
+        elif not _ROLE_ARN.match(current("role_arn") or ""):
+            raise serializers.ValidationError(
+                {"role_arn": "A role account needs a role ARN like arn:aws:iam::123456789012:role/name."}
+            )
+        return attrs
+
+
+class MeSerializer(serializers.Serializer):
+    user = UserBriefSerializer()
+    org = OrganizationSerializer()
+    role = serializers.ChoiceField(choices=Role.choices)
+    auth = serializers.ChoiceField(choices=["token", "session"])

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
+
+from pyrun_web import views
+from pyrun_web.api.exceptions import json_not_found
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.ThrottledLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("pyrun_web.api_urls")),
+    re_path(r"^api/", json_not_found),
+]
+
+handler404 = "pyrun_web.views.not_found"
+handler500 = "pyrun_web.views.server_error"

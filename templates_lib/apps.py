@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class TemplatesLibConfig(AppConfig):
+    name = "templates_lib"

@@ -1,0 +1,85 @@
+"""Shared fixtures: real Redis (embedded when REDIS_URL is unset), tenants, API clients, a real worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+
+from tests.tenants import Tenants, make_tenants
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_server():
+    """Start the embedded Redis for the session when the settings point at it and it is not up."""
+    from pyrun_web import embedded_redis
+
+    process = None
+    if settings.REDIS_IS_EMBEDDED and not embedded_redis.is_up(settings.EMBEDDED_REDIS_SOCKET):
+        process = embedded_redis.start(settings.EMBEDDED_REDIS_DIR, settings.EMBEDDED_REDIS_SOCKET)
+    yield
+    if process is not None:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache(redis_server):
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def tenants(db) -> Tenants:
+    return make_tenants()
+
+
+def worker_env(extra: dict | None = None) -> dict:
+    """The environment of a platform process started by a test: the test database, same Redis and data."""
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["PYRUN_DATA_DIR"] = str(settings.DATA_DIR)
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker process on the test database; tests using it commit their data."""
+    from pyrun_web.celery import app
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "pyrun_web", "worker", "-l", "WARNING", "-c", "1",
+         "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h"],
+        env=worker_env(),
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {process.returncode}")
+        if app.control.ping(timeout=0.5, destination=[f"test-{os.getpid()}@{os.uname().nodename}"]):
+            break
+    else:
+        process.kill()
+        raise RuntimeError("celery worker did not answer a ping within 60s")
+    yield process
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()

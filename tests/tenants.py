@@ -1,0 +1,66 @@
+"""Every test starts with an owner, an admin, a member and a viewer of one org, and an outsider who owns
+another org (with objects of its own), plus API clients that authenticate as each of them with a token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from rest_framework.test import APIClient
+
+from pyrun_web.tenancy.models import ApiToken, Membership, Organization, Role, User
+from pyrun_web.tenancy.services import create_organization
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Tenants:
+    org: Organization
+    other_org: Organization
+    owner: User
+    admin: User
+    member: User
+    viewer: User
+    outsider: User
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def user(self, name: str) -> User:
+        return getattr(self, name)
+
+    def client(self, name: str) -> APIClient:
+        """An API client authenticated with ``name``'s token (the outsider's acts in the other org)."""
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {self.keys[name]}")
+        return client
+
+    def session_client(self, name: str) -> APIClient:
+        client = APIClient(enforce_csrf_checks=True)
+        client.force_login(self.user(name))
+        return client
+
+
+def make_tenants() -> Tenants:
+    users = {name: User.objects.create_user(f"{name}@example.com", PASSWORD) for name in
+             ("owner", "admin", "member", "viewer", "outsider")}  # fmt: skip
+    org = create_organization("Acme Research", users["owner"])
+    other = create_organization("Globex", users["outsider"])
+    for name, role in (("admin", Role.ADMIN), ("member", Role.MEMBER), ("viewer", Role.VIEWER)):
+        Membership.objects.create(org=org, user=users[name], role=role)
+    keys = {}
+    for name, user in users.items():
+        _, keys[name] = ApiToken.issue(user=user, org=other if name == "outsider" else org, name="test")
+    return Tenants(org=org, other_org=other, keys=keys, **users)
+
+
+class TenantTest:
+    """Base class: ``self.t`` holds the tenants; ``self.api(name)`` is a token client for that user."""
+
+    t: Tenants
+
+    @pytest.fixture(autouse=True)
+    def _tenants(self, tenants: Tenants) -> None:
+        self.t = tenants
+
+    def api(self, name: str) -> APIClient:
+        return self.t.client(name)
