@@ -35,7 +35,7 @@ def _redis() -> None:
 
 
 def _workers() -> dict:
-    replies = app.control.ping(timeout=1.0) or []
+    replies = app.control.ping(timeout=0.5) or []
     names = sorted(name for reply in replies for name in reply)
     return {"ok": bool(names), "count": len(names), "names": names}
 

@@ -33,17 +33,17 @@ def _django_setup() -> None:
     django.setup()
 
 
-def _manage(*argv: str) -> None:
+def _manage(*argv: str, **options) -> None:
     from django.core.management import call_command
 
-    call_command(*argv)
+    call_command(*argv, **options)
 
 
 def web_argv(host: str, port: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "pyrun_web.asgi:application",
         "--host", host, "--port", str(port), "--lifespan", "off", "--no-server-header",
-        "--proxy-headers", "--ws", "websockets",
+        "--proxy-headers", "--ws", "websockets-sansio",
     ]  # fmt: skip
 
 
@@ -102,6 +102,24 @@ class Supervisor:
         print("pyrun-web: stopped", flush=True)
 
 
+def _wait_for_web(url: str, supervisor: Supervisor, timeout: float = 60.0) -> None:
+    """Print the login banner only once the server answers, so it is the last thing the user sees."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, process in supervisor.children:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode} during start-up")
+        try:
+            if httpx.get(url + "api/v1/health/", timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the web server did not answer at {url} within {timeout:.0f}s")
+
+
 def up(host: str, port: int) -> int:
     _django_setup()
     from django.conf import settings
@@ -126,8 +144,11 @@ def up(host: str, port: int) -> int:
         supervisor.spawn("worker", worker_argv())
         supervisor.spawn("beat", beat_argv(settings.DATA_DIR))
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        _manage("bootstrap_demo", url=f"http://{shown_host}:{port}/")
-        print(f"data dir: {settings.DATA_DIR}  (Ctrl-C stops everything)", flush=True)
+        url = f"http://{shown_host}:{port}/"
+        _wait_for_web(url, supervisor)
+        print("\n" + "=" * 72, flush=True)
+        _manage("bootstrap_demo", url=url)
+        print(f"data dir: {settings.DATA_DIR}  (Ctrl-C stops everything)\n" + "=" * 72 + "\n", flush=True)
     except BaseException:
         supervisor.shutdown()
         raise
