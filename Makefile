@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null)
 
-.PHONY: install up test lint format bench e2e-deps clean
+.PHONY: install system-deps up test lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -14,11 +14,14 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	uv sync --frozen
 	@touch $@
 
+system-deps:
+	@scripts/install-system-deps.sh
+
 up: install
 	$(VENV)/bin/pyrun-web up
 
 # Tests get their own throwaway data dir (and embedded Redis) unless the caller provides one.
-test: install
+test: install system-deps
 	@export PYRUN_DATA_DIR=$${PYRUN_TEST_DATA_DIR:-$$(mktemp -d -t pyrun-test-XXXXXX)}; \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

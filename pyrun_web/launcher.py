@@ -155,6 +155,19 @@ def up(host: str, port: int) -> int:
     return supervisor.wait()
 
 
+def healthcheck(port: int) -> int:
+    import httpx
+
+    host = (os.environ.get("PYRUN_ALLOWED_HOSTS") or "localhost").split(",")[0].strip().lstrip(".") or "localhost"
+    try:
+        response = httpx.get(f"http://127.0.0.1:{port}/api/v1/health/", headers={"Host": host}, timeout=10)
+    except httpx.HTTPError as exc:
+        print(f"unreachable: {exc}")
+        return 1
+    print(response.text)
+    return 0 if response.status_code == 200 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pyrun-web", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -162,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = sub.add_parser(name)
         cmd.add_argument("--host", default=os.environ.get("PYRUN_HOST", "127.0.0.1"))
         cmd.add_argument("--port", type=int, default=int(os.environ.get("PYRUN_PORT", "8000")))
+    check = sub.add_parser("healthcheck", help="exit 0 when the local web server reports ok or degraded")
+    check.add_argument("--port", type=int, default=int(os.environ.get("PYRUN_PORT", "8000")))
     sub.add_parser("worker")
     sub.add_parser("beat")
     sub.add_parser("migrate")
@@ -169,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "up":
         return up(args.host, args.port)
+    if args.command == "healthcheck":
+        return healthcheck(args.port)
     if args.command == "migrate":
         _django_setup()
         _manage("migrate", "--noinput")

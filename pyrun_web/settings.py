@@ -192,6 +192,8 @@ PYRUN_LIMITS = {
     "job_max_processes": env.int("PYRUN_JOB_MAX_PROCESSES", default=512),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("PYRUN_MAX_REQUEST_BYTES", default=100 * 1024 * 1024)
+# A workspace terminal with no input for this long is closed and its shell killed.
+PYRUN_TERMINAL_IDLE_SECONDS = env.float("PYRUN_TERMINAL_IDLE_SECONDS", default=15 * 60)
 
 # --- Auth, API -----------------------------------------------------------------------------------------
 LOGIN_THROTTLE = {
@@ -255,6 +257,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("PYRUN_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]  # container health checks speak plain HTTP
     SECURE_HSTS_SECONDS = env.int("PYRUN_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

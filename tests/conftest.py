@@ -83,3 +83,43 @@ def celery_worker(transactional_db):
         process.wait(20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server_url(transactional_db):
+    """The real ASGI app (HTTP + websockets) under uvicorn on a free port, on the test database."""
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "pyrun_web.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--lifespan", "off", "--ws", "websockets-sansio", "--log-level", "warning"],
+        env=worker_env(),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited with {process.returncode}")
+        try:
+            httpx.get(f"{url}/login/", timeout=2)
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
