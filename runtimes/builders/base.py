@@ -1,0 +1,148 @@
+"""What every builder and publisher shares: the build context it gets, the result it returns, and a
+command runner that streams output line by line (one object per command, as Read the Docs' doc_builder).
+
+A builder never touches the database: it logs through ``BuildContext.log`` and returns a ``BuildResult``;
+the build task owns the Runtime's state.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from pyrun_web.errors import PyrunError
+
+
+@dataclass
+class BuildContext:
+    """Everything a builder may use. ``prefix`` is where a local runtime goes (created by the builder);
+    ``context_dir`` holds a copy of the workspace's ``.pyrun/`` folder (the Docker build context)."""
+
+    runtime_id: int
+    spec: object  # runtimes.spec.RuntimeSpec
+    prefix: Path
+    context_dir: Path
+    log: Callable[[str], None]
+    timeout_s: float = 1800.0
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def deadline(self) -> float:
+        return self._started + self.timeout_s
+
+    def __post_init__(self) -> None:
+        self._started = time.monotonic()
+
+
+@dataclass
+class BuildResult:
+    python_version: str
+    packages: list[dict] = field(default_factory=list)  # [{"name", "version", "source": "pypi"|"conda"|...}]
+    size_bytes: int = 0
+    prefix: str = ""  # local runtimes: the prefix whose bin/python jobs use
+    image_uri: str = ""  # docker runtimes
+    extra: dict = field(default_factory=dict)
+
+
+class Builder(Protocol):
+    name: str
+
+    def build(self, ctx: BuildContext) -> BuildResult: ...
+
+
+@dataclass
+class CommandResult:
+    argv: list[str]
+    exit_code: int
+    output: str
+    seconds: float
+
+
+def run_command(
+    argv: Sequence[str],
+    ctx: BuildContext,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check_error: str | None = None,
+    **error_params: object,
+) -> CommandResult:
+    """Run ``argv``, streaming each output line to ``ctx.log``; stop it on cancel or at the deadline.
+
+    With ``check_error``, a non-zero exit raises ``PyrunError(check_error, output=<tail>, **error_params)``.
+    """
+    ctx.log("$ " + " ".join(str(a) for a in argv))
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [str(a) for a in argv],
+        cwd=cwd,
+        env={**os.environ, **ctx.env, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # so a cancel kills the whole tree of the command
+    )
+    lines: list[str] = []
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    buffer = b""
+    try:
+        while True:
+            if ctx.cancelled.is_set():
+                _kill(process)
+                raise PyrunError("runtime:user:cancelled")
+            if time.monotonic() > ctx.deadline:
+                _kill(process)
+                raise PyrunError("runtime:user:timeout", seconds=int(ctx.timeout_s))
+            if not selector.select(timeout=0.2):
+                if process.poll() is not None:
+                    break
+                continue
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\n")
+            for raw in complete:
+                line = raw.decode(errors="replace").rstrip("\r")
+                lines.append(line)
+                ctx.log(line)
+        if buffer:
+            lines.append(buffer.decode(errors="replace"))
+            ctx.log(lines[-1])
+        process.wait()
+    finally:
+        selector.close()
+        process.stdout.close()
+    result = CommandResult(list(map(str, argv)), process.returncode, "\n".join(lines), time.monotonic() - started)
+    if check_error and result.exit_code != 0:
+        raise PyrunError(check_error, output="\n".join(lines[-30:]), **error_params)
+    return result
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def directory_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
