@@ -7,6 +7,7 @@ the build task owns the Runtime's state.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import signal
@@ -130,10 +131,8 @@ def run_command(
 
 
 def _kill(process: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
 
 
@@ -141,8 +140,6 @@ def directory_size(path: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):  # a file removed while we walk simply does not count
                 total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
     return total
