@@ -7,12 +7,16 @@ from rest_framework.routers import DefaultRouter
 from pyrun_web.api.exceptions import json_not_found
 from pyrun_web.api.views import HealthView
 from pyrun_web.tenancy import views as tenancy
+from runtimes.views import RuntimeViewSet
+from workspaces.views import WorkspaceViewSet
 
 router = DefaultRouter()
 router.register("orgs", tenancy.OrganizationViewSet, basename="org")
 router.register("members", tenancy.MembershipViewSet, basename="member")
 router.register("tokens", tenancy.ApiTokenViewSet, basename="token")
 router.register("cloud-accounts", tenancy.CloudAccountViewSet, basename="cloud-account")
+router.register("workspaces", WorkspaceViewSet, basename="workspace")
+router.register("runtimes", RuntimeViewSet, basename="runtime")
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
@@ -20,5 +24,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),
+    path("", include("workspaces.urls")),
+    path("", include("templates_lib.urls")),
     re_path(r"^.*$", json_not_found),
 ]

@@ -1,19 +1,50 @@
+import logging
 import os
+import re
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyrun_web.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from pyrun_web.routing import websocket_urlpatterns  # noqa: E402
+from pyrun_web.ws_auth import PyrunAuthMiddlewareStack  # noqa: E402
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Check the Origin of browser sockets against ALLOWED_HOSTS; let non-browser clients (the CLI, CI) in.
+
+    The Origin check exists against cross-site hijacking of a browser's session cookie. Browsers always send
+    Origin on websockets, so a socket without one is not a browser and must authenticate with a token.
+    """
+
+    def valid_origin(self, parsed_origin) -> bool:
+        return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
+class RedactTokens(logging.Filter):
+    """Browsers can only pass a websocket token in the query string: keep it out of access logs."""
+
+    _token = re.compile(r"(token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._token.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+logging.getLogger("uvicorn.access").addFilter(RedactTokens())
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Same host patterns as Channels' AllowedHostsOriginValidator, which passes ALLOWED_HOSTS as is.
+        "websocket": BrowserOriginValidator(
+            PyrunAuthMiddlewareStack(URLRouter(websocket_urlpatterns)), settings.ALLOWED_HOSTS
+        ),
     }
 )

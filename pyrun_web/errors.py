@@ -38,6 +38,113 @@ ERRORS: dict[str, ErrorDef] = {
     "tenancy:user:owner-only": ErrorDef(403, "Only an owner can grant or remove the owner role."),
     "tenancy:user:already-member": ErrorDef(409, "{email} is already a member of {org}."),
     "tenancy:user:bad-cloud-account": ErrorDef(400, "{detail}"),
+    # Sandbox (user code: jobs, terminals, builds)
+    "sandbox:platform:bwrap-missing": ErrorDef(
+        503, "The sandbox is unavailable: bwrap (Debian package bubblewrap) is not installed on this server."
+    ),
+    # Workspace terminal (websocket close reasons and error frames)
+    "terminal:user:bad-message": ErrorDef(400, "Unusable terminal message: {detail}."),
+    "terminal:user:idle-timeout": ErrorDef(408, "The terminal was closed after a period without input."),
+    # Workspaces and their files
+    "workspaces:user:bad-path": ErrorDef(400, "Invalid path {path!r}: {reason}."),
+    "workspaces:user:no-such-path": ErrorDef(404, "There is no {path!r} in this workspace."),
+    "workspaces:user:exists": ErrorDef(409, "{path!r} already exists."),
+    "workspaces:user:is-a-folder": ErrorDef(400, "{path!r} is a folder, not a file."),
+    "workspaces:user:not-a-folder": ErrorDef(400, "{path!r} is a file, not a folder."),
+    "workspaces:user:etag-mismatch": ErrorDef(
+        412, "{path!r} has changed since you read it (its etag is now {etag}); reload it and try again."
+    ),
+    "workspaces:user:exists-precondition": ErrorDef(
+        412, "{path!r} already exists (the request said If-None-Match: *)."
+    ),
+    "workspaces:user:file-too-large": ErrorDef(413, "{path!r} is larger than the limit of {limit} bytes per file."),
+    "workspaces:user:quota-exceeded": ErrorDef(
+        413, "This would bring the workspace to {size} bytes, over its limit of {limit} bytes."
+    ),
+    "workspaces:user:bad-op": ErrorDef(400, "Unknown operation {op!r}; use one of: {choices}."),
+    "workspaces:user:move-into-itself": ErrorDef(400, "Cannot move {path!r} into itself."),
+    "workspaces:user:bad-zip": ErrorDef(400, "{name!r} is not a readable zip archive."),
+    "workspaces:user:zip-unsafe-entry": ErrorDef(
+        400, "{name!r} was not unpacked: its entry {entry!r} cannot be extracted safely ({reason})."
+    ),
+    "workspaces:user:zip-bomb": ErrorDef(400, "{name!r} was not unpacked: {reason}."),
+    "workspaces:user:lambda-needs-s3": ErrorDef(400, "The aws_lambda backend needs aws_s3 storage."),
+    "workspaces:user:executor-backend-mismatch": ErrorDef(
+        400, "The default executor {executor} runs on the {backend} backend; set backend to {backend}."
+    ),
+    "workspaces:user:timeout-out-of-range": ErrorDef(
+        400, "runtime_timeout must be between 1 and {limit} seconds on the {backend} backend."
+    ),
+    "workspaces:user:scheduler-address-required": ErrorDef(
+        400, "The dask-scheduler executor needs dask_scheduler_address (for example tcp://scheduler:8786)."
+    ),
+    "workspaces:user:cloud-account-required": ErrorDef(
+        400, "Lithops {what} needs an AWS cloud account in this organisation; add one under Cloud accounts."
+    ),
+    "workspaces:user:bucket-required": ErrorDef(
+        400, "aws_s3 storage needs a bucket: set storage_bucket in the workspace configuration or on the cloud account."
+    ),
+    "workspaces:user:lambda-role-required": ErrorDef(
+        400, "The aws_lambda backend needs lambda_execution_role (an IAM role ARN) in the workspace configuration."
+    ),
+    "workspaces:platform:files-missing": ErrorDef(500, "The files of workspace {workspace} are missing on the server."),
+    # Runtimes: conda builder (py-rattler)
+    "runtime:user:conda-solve-failed": ErrorDef(400, "The conda environment cannot be solved:\n{detail}"),
+    "runtime:user:conda-channel-unreachable": ErrorDef(400, "The conda channel {channel} could not be read: {detail}"),
+    "runtime:user:conda-install-failed": ErrorDef(400, "Installing the conda packages failed: {detail}"),
+    # Runtimes: shared by the uv and conda builders
+    "runtime:user:python-unavailable": ErrorDef(
+        400, "No Python matching {python!r} is available on this server (it has: {available})."
+    ),
+    "runtime:user:pip-failed": ErrorDef(400, "Installing the pip packages failed:\n{output}"),
+    # Runtimes: spec files, builds and their lifecycle
+    "runtime:user:bad-yaml": ErrorDef(400, ".pyrun/environment.yml is not valid YAML: line {line}: {problem}."),
+    "runtime:user:bad-spec": ErrorDef(400, ".pyrun/environment.yml, line {line}: {problem}."),
+    "runtime:user:bad-dockerfile": ErrorDef(400, ".pyrun/Dockerfile, line {line}: {problem}."),
+    "runtime:user:spec-unreadable": ErrorDef(400, "{path} cannot be read: {reason}."),
+    "runtime:user:cancelled": ErrorDef(409, "The build was cancelled."),
+    "runtime:user:timeout": ErrorDef(408, "The build took longer than {seconds} seconds and was stopped."),
+    "runtime:user:busy": ErrorDef(409, "Runtime {id} is {state}; wait for the build to end or cancel it first."),
+    "runtime:user:not-building": ErrorDef(409, "Runtime {id} is not building (it is {state})."),
+    "runtime:user:target-unsupported": ErrorDef(400, "A runtime from {source} cannot be built for target {target}."),
+    "runtime:platform:venv-failed": ErrorDef(500, "Creating the virtual environment failed:\n{output}"),
+    "runtime:platform:inspect-failed": ErrorDef(500, "Listing the packages of the new environment failed:\n{output}"),
+    "runtime:platform:worker-lost": ErrorDef(500, "The worker building this runtime stopped responding; rebuild it."),
+    "runtime:platform:build-crashed": ErrorDef(
+        500, "The build failed because of a platform error; the operators have been notified."
+    ),
+    "runtime:platform:no-builder": ErrorDef(500, "The {builder} builder is not available on this server."),
+    "runtime:platform:wait-timeout": ErrorDef(504, "Runtime {id} was not ready after {seconds} seconds."),
+    # Runtimes: Docker images, Lambda layers, container registries
+    "runtime:user:docker-build-failed": ErrorDef(
+        400, "The Docker build of .pyrun/Dockerfile failed at {step}: {detail}"
+    ),
+    "runtime:platform:docker-push-failed": ErrorDef(502, "Pushing image {image} to its registry failed: {detail}"),
+    "runtime:platform:docker-unavailable": ErrorDef(
+        503, "Docker runtimes are unavailable: the server cannot reach a Docker daemon ({detail})."
+    ),
+    "runtime:user:layer-too-large": ErrorDef(
+        400,
+        "The runtime is {size_mb} MB unzipped, over AWS Lambda's limit of {limit_mb} MB for layers; describe it "
+        "with a .pyrun/Dockerfile instead, which runs on Lambda as a container image (up to 10 GB).",
+    ),
+    "runtime:user:layer-python-unsupported": ErrorDef(
+        400, "AWS Lambda (with Lithops) has no Python {python} runtime; use one of: {supported}."
+    ),
+    "runtime:user:lambda-needs-lithops": ErrorDef(
+        400,
+        "The runtime has no lithops package, so Lithops on AWS Lambda cannot use it; install $LITHOPS in it "
+        "(in the pip list of environment.yml, or RUN pip install $LITHOPS in the Dockerfile).",
+    ),
+    "runtime:user:cloud-account-required": ErrorDef(
+        400, "Publishing a runtime as {target} needs an AWS cloud account in this organisation; add one."
+    ),
+    "runtime:user:layer-needs-bucket": ErrorDef(
+        400, "Publishing a Lambda layer needs an S3 bucket: set one on the cloud account {account}."
+    ),
+    "aws:user:assume-role-failed": ErrorDef(400, "Could not assume the role {role_arn}: {detail}"),
+    "aws:user:request-failed": ErrorDef(400, "AWS refused {operation}: {detail}"),
+    "aws:platform:unreachable": ErrorDef(502, "AWS could not be reached for {operation}: {detail}"),
 }
 
 

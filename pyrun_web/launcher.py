@@ -49,7 +49,9 @@ def web_argv(host: str, port: int) -> list[str]:
 
 def worker_argv() -> list[str]:
     concurrency = os.environ.get("PYRUN_WORKER_CONCURRENCY", "2")
-    return [sys.executable, "-m", "celery", "-A", "pyrun_web", "worker", "-l", "INFO", "-c", concurrency]
+    # Both queues: the default one (jobs, housekeeping) and `builds` (runtime builds, see CELERY_TASK_ROUTES).
+    return [sys.executable, "-m", "celery", "-A", "pyrun_web", "worker", "-l", "INFO", "-c", concurrency,
+            "-Q", "celery,builds"]  # fmt: skip
 
 
 def beat_argv(data_dir) -> list[str]:

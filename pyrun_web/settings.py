@@ -148,12 +148,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "pyrun_web.heartbeat", "schedule": 15.0},
+    "runtimes-reap": {"task": "runtimes.reap", "schedule": 60.0},
+    "runtimes-gc": {"task": "runtimes.gc", "schedule": 6 * 3600.0},
 }
+# Builds have their own queue, so a long build never holds up job starts on the default one.
+CELERY_TASK_ROUTES = {"runtimes.build": {"queue": "builds"}}
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("PYRUN_CHANNEL_PREFIX", default="pyrun")},
+        "CONFIG": {
+            # channels_redis blocks 5 s in BZPOPMIN while redis-py 8 times reads out after 5 s: no read timeout
+            # (channels_redis issue #422).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            "prefix": env.str("PYRUN_CHANNEL_PREFIX", default="pyrun"),
+        },
     }
 }
 CACHES = {
@@ -168,6 +177,12 @@ CACHES = {
 WORKSPACES_ROOT = Path(env.str("PYRUN_WORKSPACES_ROOT", default=str(DATA_DIR / "workspaces")))
 ARTIFACTS_ROOT = Path(env.str("PYRUN_ARTIFACTS_ROOT", default=str(DATA_DIR / "artifacts")))
 RUNTIMES_ROOT = Path(env.str("PYRUN_RUNTIMES_ROOT", default=str(DATA_DIR / "runtimes")))
+# A runtime build is stopped (failed runtime:user:timeout) after this long.
+PYRUN_BUILD_TIMEOUT_SECONDS = env.int("PYRUN_BUILD_TIMEOUT_SECONDS", default=1800)
+# Runtimes nobody used for this many days are deleted with their files (they rebuild on next use).
+PYRUN_RUNTIME_GC_DAYS = env.int("PYRUN_RUNTIME_GC_DAYS", default=30)
+# Bare conda channel names (conda-forge) resolve under this URL: point it at a mirror to build offline.
+PYRUN_CONDA_CHANNEL_ALIAS = env.str("PYRUN_CONDA_CHANNEL_ALIAS", default="https://conda.anaconda.org")
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("PYRUN_STATIC_ROOT", default=str(DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every process start otherwise
@@ -181,6 +196,14 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- Docker runtimes (.pyrun/Dockerfile) ----------------------------------------------------------------
+# Empty: the docker SDK's own default (DOCKER_HOST, else the local socket).
+PYRUN_DOCKER_HOST = env.str("PYRUN_DOCKER_HOST", default="")
+# A registry to push built images to, e.g. 127.0.0.1:5000; empty keeps images on the building daemon only.
+PYRUN_DOCKER_REGISTRY = env.str("PYRUN_DOCKER_REGISTRY", default="")
+# The repository built images are tagged into (below the registry when one is set).
+PYRUN_DOCKER_REPOSITORY = env.str("PYRUN_DOCKER_REPOSITORY", default="pyrun/runtimes")
 
 # --- Default per-organisation limits (an org can override each; see Organization.limits) ----------------
 PYRUN_LIMITS = {

@@ -65,7 +65,7 @@ def celery_worker(transactional_db):
 
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "pyrun_web", "worker", "-l", "WARNING", "-c", "1",
-         "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h"],
+         "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h", "-Q", "celery,builds"],
         env=worker_env(),
     )  # fmt: skip
     deadline = time.monotonic() + 60

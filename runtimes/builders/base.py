@@ -35,6 +35,9 @@ class BuildContext:
     timeout_s: float = 1800.0
     cancelled: threading.Event = field(default_factory=threading.Event)
     env: dict[str, str] = field(default_factory=dict)
+    # The exact Python the spec hash was computed with (e.g. "3.11.7"); "" = resolve ``spec.python`` afresh.
+    python_version: str = ""
+    target: str = "local"  # "local" | "lambda-layer" | "image"
 
     @property
     def deadline(self) -> float:
@@ -60,6 +63,15 @@ class Builder(Protocol):
     def build(self, ctx: BuildContext) -> BuildResult: ...
 
 
+class Publisher(Protocol):
+    """Takes a finished build to its target (a Lambda layer, a registry) and returns the result with the
+    artifacts filled in (``extra["layer_arns"]``, ``image_uri``)."""
+
+    name: str
+
+    def publish(self, ctx: BuildContext, result: BuildResult) -> BuildResult: ...
+
+
 @dataclass
 class CommandResult:
     argv: list[str]
@@ -75,18 +87,21 @@ def run_command(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     check_error: str | None = None,
+    inherit_env: bool = True,
     **error_params: object,
 ) -> CommandResult:
     """Run ``argv``, streaming each output line to ``ctx.log``; stop it on cancel or at the deadline.
 
     With ``check_error``, a non-zero exit raises ``PyrunError(check_error, output=<tail>, **error_params)``.
+    With ``inherit_env=False`` the command sees only ``ctx.env`` and ``env``, not the worker's environment
+    (which holds the platform's secrets): for commands that run user-supplied code, such as package builds.
     """
     ctx.log("$ " + " ".join(str(a) for a in argv))
     started = time.monotonic()
     process = subprocess.Popen(
         [str(a) for a in argv],
         cwd=cwd,
-        env={**os.environ, **ctx.env, **(env or {})},
+        env={**(os.environ if inherit_env else {}), **ctx.env, **(env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

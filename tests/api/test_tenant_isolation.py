@@ -11,7 +11,18 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership
+from runtimes.models import Runtime
 from tests.tenants import Tenants
+from workspaces.services import create_workspace
+
+
+def _workspace(t: Tenants):
+    return create_workspace(org=t.org, user=t.owner, name="Isolation", template="python")
+
+
+def _runtime(t: Tenants):
+    return Runtime.objects.create(org=t.org, spec_hash=f"{Runtime.objects.count():064x}", kind="conda", builder="uv")
+
 
 OBJECT_FACTORIES = {
     "org": lambda t: t.org.pk,
@@ -22,6 +33,11 @@ OBJECT_FACTORIES = {
             org=t.org, name="prod", region="eu-west-1", access_key_id="AKIAEXAMPLE12345", secret_access_key="s"
         ).pk
     ),
+    "workspace": lambda t: _workspace(t).pk,
+    "workspace-files": lambda t: _workspace(t).pk,
+    # The walk fills in only {pk}; a fragment ends the URL there, so the raw-file route is walked on a real file.
+    "workspace-file": lambda t: f"{_workspace(t).pk}/files/main.py#",
+    "runtime": lambda t: _runtime(t).pk,
 }
 
 

@@ -1,0 +1,391 @@
+"""Build a local runtime from conda packages with py-rattler (solve + install), then pip packages with uv.
+
+Python comes from the channels when they carry one that satisfies the pin. Otherwise it comes from the host:
+the prefix is first made a uv venv of a host interpreter, and a stand-in ``python`` record describing that
+interpreter is pinned into the solve and written to ``conda-meta``. rattler links ``noarch: python`` packages
+into the site-packages named by the python record of the transaction (``python_site_packages_path``, else
+``lib/pythonX.Y/site-packages``), so they land in the venv's own site-packages; python itself is ignored by
+the install, so rattler never tries to download it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import rattler
+import rattler.exceptions as rattler_errors
+from django.conf import settings
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+from rattler import Channel, Gateway, MatchSpec, PackageRecord, PrefixRecord, RepoDataRecord, Subdir, VirtualPackage
+from rattler.package import BuildString
+from rattler.prefix import PrefixPaths
+
+from pyrun_web.errors import PyrunError
+from runtimes.builders.base import BuildContext, BuildResult, directory_size, run_command
+
+T = TypeVar("T")
+
+DEFAULT_CHANNELS = ("conda-forge",)
+HOST_PYTHON_BUILD = "pyrun_host"
+_CHANNEL_ERRORS = (
+    rattler_errors.GatewayError,
+    rattler_errors.FetchRepoDataError,
+    rattler_errors.InvalidChannelError,
+    rattler_errors.InvalidUrlError,
+)
+_BARE_VERSION = re.compile(r"^\d+(\.\d+)*(\.\*)?$")
+_INFO_SCRIPT = (
+    "import json, platform, sys, sysconfig; print(json.dumps({'version': platform.python_version(), "
+    "'prefix': sys.prefix, 'base_prefix': sys.base_prefix, 'purelib': sysconfig.get_path('purelib')}))"
+)
+
+
+def resolve_channel(channel: str, alias: str | None = None) -> str:
+    """The URL of a channel as written in ``environment.yml``: a bare name (``conda-forge``, ``me/label/dev``)
+    goes under the channel alias (a mirror), a URL or an absolute path is used as is."""
+    channel = channel.strip()
+    if "://" in channel:
+        return channel.rstrip("/")
+    if channel.startswith("/"):
+        return Path(channel).as_uri()
+    alias = alias if alias is not None else settings.PYRUN_CONDA_CHANNEL_ALIAS
+    return f"{alias.rstrip('/')}/{channel.strip('/')}"
+
+
+def conda_python_spec(pin: str) -> str:
+    """``python=3.11`` in conda means any 3.11.x, but a bare ``3.11`` in a match spec means exactly 3.11."""
+    pin = pin.strip()
+    if not pin:
+        return "python"
+    if _BARE_VERSION.match(pin):
+        return f"python {pin.removesuffix('.*')}.*"
+    return f"python {pin}"
+
+
+def pep440_python_spec(pin: str) -> SpecifierSet:
+    """The pin as a PEP 440 specifier for host interpreters; no pin means the platform's own minor version, so
+    a runtime behaves like the interpreter the platform (and Lithops' defaults) were tested with."""
+    pin = pin.strip() or f"{sys.version_info.major}.{sys.version_info.minor}"
+    if _BARE_VERSION.match(pin):
+        pin = f"=={pin.removesuffix('.*')}.*"
+    try:
+        return SpecifierSet(pin)
+    except InvalidSpecifier as exc:
+        raise PyrunError("runtime:user:python-unavailable", python=pin, available=f"invalid pin: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: Path
+    version: Version
+
+
+def host_interpreters() -> list[Interpreter]:
+    """CPython interpreters on this host: pyenv's versions and the one running the platform, newest first."""
+    found: dict[Path, Interpreter] = {}
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    for home in sorted(pyenv_root.glob("versions/*")):
+        try:
+            version = Version(home.name)  # skips pypy-*, miniconda*, 3.13t and other non-CPython builds
+        except InvalidVersion:
+            continue
+        path = home / "bin" / f"python{version.major}.{version.minor}"
+        if path.is_file():
+            found.setdefault(path.resolve(), Interpreter(path, version))
+    own = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if own.is_file():
+        found.setdefault(own.resolve(), Interpreter(own, Version(".".join(map(str, sys.version_info[:3])))))
+    return sorted(found.values(), key=lambda i: i.version, reverse=True)
+
+
+def find_interpreter(pin: str) -> Path:
+    """The newest host interpreter that satisfies ``pin``; else whatever ``uv python find`` knows (uv-managed
+    pythons); else ``runtime:user:python-unavailable``."""
+    wanted = pep440_python_spec(pin)
+    candidates = host_interpreters()
+    for candidate in candidates:
+        if candidate.version in wanted:
+            return candidate.path
+    # cwd=/ and --system: uv would otherwise pick the venv of whatever project the worker runs in
+    found = subprocess.run(
+        [_uv(), "python", "find", "--system", "--no-python-downloads", str(wanted)],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=60,
+    )
+    if found.returncode == 0 and found.stdout.strip():
+        return Path(found.stdout.strip())
+    available = ", ".join(str(c.version) for c in candidates) or "none"
+    raise PyrunError("runtime:user:python-unavailable", python=pin or str(wanted), available=available)
+
+
+def interpreter_info(python: Path) -> dict[str, str]:
+    done = subprocess.run([str(python), "-I", "-c", _INFO_SCRIPT], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise PyrunError("runtime:user:conda-install-failed", detail=f"{python} does not run: {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def host_python_record(info: dict[str, str]) -> RepoDataRecord:
+    """A conda record standing for the venv's interpreter. Its ``python_site_packages_path`` (CEP 17) is where
+    rattler links ``noarch: python`` packages, so it is taken from the venv itself."""
+    site_packages = Path(info["purelib"]).relative_to(info["prefix"]).as_posix()
+    record = PackageRecord(
+        "python",
+        info["version"],
+        BuildString(HOST_PYTHON_BUILD),
+        0,
+        str(Subdir.current()),
+        depends=[],
+        python_site_packages_path=site_packages,
+    )
+    file_name = f"python-{info['version']}-{HOST_PYTHON_BUILD}.conda"
+    base = Path(info["base_prefix"]).as_uri()
+    return RepoDataRecord(record, file_name, f"{base}/{file_name}", f"{base}/")
+
+
+class _Reporter(rattler.InstallerReporter):
+    """rattler calls this from its own threads: queue the lines, the build thread logs them."""
+
+    def __init__(self, lines: queue.SimpleQueue[str]) -> None:
+        self.lines = lines
+
+    def on_transaction_start(self, total_operations: int) -> None:
+        self.lines.put(f"Installing {total_operations} conda package(s)")
+
+    def on_link_start(self, operation: int, package_name: str) -> int:
+        self.lines.put(f"  linking {package_name}")
+        return operation
+
+
+class CondaBuilder:
+    name = "conda"
+
+    def build(self, ctx: BuildContext) -> BuildResult:
+        if ctx.prefix.exists():
+            shutil.rmtree(ctx.prefix)  # a prefix left by an earlier, failed attempt
+        ctx.prefix.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._build(ctx)
+        except BaseException:
+            shutil.rmtree(ctx.prefix, ignore_errors=True)
+            raise
+
+    def _build(self, ctx: BuildContext) -> BuildResult:
+        spec = ctx.spec
+        channels = {name: resolve_channel(name) for name in (spec.channels or DEFAULT_CHANNELS)}
+        platforms = [Subdir.current(), Subdir("noarch")]
+        cache = Path(settings.RUNTIMES_ROOT) / ".cache" / "rattler"  # beside the prefixes: rattler hardlinks
+        gateway = Gateway(cache_dir=cache / "repodata")
+        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        ctx.log("Channels: " + ", ".join(channels.values()))
+
+        python_spec = conda_python_spec(spec.python)
+        channel_pythons = _run(ctx, lines, _channel_pythons(gateway, channels, platforms))
+        python_from_channels = any(MatchSpec(python_spec).matches(record) for record in channel_pythons)
+        specs = [_match_spec(s) for s in spec.conda_packages]
+        base_prefix = ""
+        if python_from_channels:
+            ctx.log(f"Python: from the channels ({python_spec})")
+            specs.append(MatchSpec(python_spec))
+            pinned: list[RepoDataRecord] = []
+        else:
+            interpreter = find_interpreter(spec.python)
+            ctx.log(f"Python: host interpreter {interpreter} (the channels carry no {python_spec})")
+            venv = run_command([_uv(), "venv", ctx.prefix, "--python", interpreter, "--no-python-downloads"], ctx)
+            if venv.exit_code != 0:
+                raise PyrunError("runtime:user:conda-install-failed", detail=f"uv venv failed:\n{venv.output[-2000:]}")
+            info = interpreter_info(ctx.prefix / "bin" / "python")
+            base_prefix = info["base_prefix"]
+            pinned = [host_python_record(info)]
+
+        ctx.log(f"Solving {', '.join(map(str, specs))} for {platforms[0]} + noarch")
+        started = time.monotonic()
+        records = _run(ctx, lines, _solve(gateway, list(channels.values()), specs, platforms, pinned))
+        conda_records = [r for r in records if not (pinned and r.name.normalized == "python")]
+        ctx.log(f"Solved {len(conda_records)} package(s) in {time.monotonic() - started:.1f}s:")
+        for record in sorted(conda_records, key=lambda r: r.name.normalized):
+            ctx.log(f"  {record.name.normalized}={record.version} {record.build} {record.channel}")
+
+        if pinned:
+            # rattler reads conda-meta to know what is installed: python is there, it only has to be described
+            meta = ctx.prefix / "conda-meta"
+            meta.mkdir(parents=True, exist_ok=True)
+            PrefixRecord(pinned[0], PrefixPaths()).write_to_path(meta / f"{pinned[0].file_name[:-6]}.json", True)
+        started = time.monotonic()
+        _run(ctx, lines, _install(records, ctx.prefix, cache / "pkgs", bool(pinned), _Reporter(lines)))
+        ctx.log(f"Installed {len(conda_records)} conda package(s) in {time.monotonic() - started:.1f}s")
+
+        python = ctx.prefix / "bin" / "python"
+        if not python.exists():
+            raise PyrunError("runtime:user:conda-install-failed", detail="the environment has no bin/python")
+        packages = [
+            {
+                "name": r.name.normalized,
+                "version": str(r.version),
+                "build": str(r.build),
+                "channel": r.channel,
+                "source": "conda",
+            }
+            for r in conda_records
+        ]
+        if spec.pip_packages:
+            packages += self._pip_install(ctx, python)
+        info = interpreter_info(python)
+        extra = {"channels": list(channels.values())}
+        if base_prefix:
+            extra["base_prefix"] = base_prefix
+        return BuildResult(
+            python_version=info["version"],
+            packages=packages,
+            size_bytes=directory_size(ctx.prefix),
+            prefix=str(ctx.prefix),
+            extra=extra,
+        )
+
+    def _pip_install(self, ctx: BuildContext, python: Path) -> list[dict]:
+        run_command(
+            [_uv(), "pip", "install", "--python", python, *ctx.spec.pip_packages],
+            ctx,
+            check_error="runtime:user:pip-failed",
+        )
+        # conda's own python packages carry dist-info too; only what uv installed counts as pypi
+        listing = subprocess.run(
+            [
+                str(python),
+                "-I",  # isolated: neither the worker's cwd nor its PYTHONPATH may add distributions
+                "-c",
+                "import importlib.metadata as m, json; print(json.dumps([[d.metadata['Name'], d.version, "
+                "(d.read_text('INSTALLER') or '').strip()] for d in m.distributions()]))",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if listing.returncode != 0:
+            return []
+        return [
+            {"name": name, "version": version, "source": "pypi"}
+            for name, version, installer in json.loads(listing.stdout)
+            if installer != "conda"
+        ]
+
+
+def _uv() -> str:
+    import uv
+
+    return uv.find_uv_bin()
+
+
+def _match_spec(text: str) -> MatchSpec:
+    try:
+        return MatchSpec(text)
+    except rattler_errors.InvalidMatchSpecError as exc:
+        raise PyrunError("runtime:user:conda-solve-failed", detail=f"{text!r}: {exc}") from exc
+
+
+async def _channel_pythons(gateway: Gateway, channels: dict[str, str], platforms: list[Subdir]) -> list[RepoDataRecord]:
+    """Fetch each channel's repodata (naming the one that cannot be reached) and return its python records."""
+    pythons: list[RepoDataRecord] = []
+    for name, url in channels.items():
+        try:
+            result = await gateway.query([Channel(url)], platforms, ["python"], recursive=False)
+        except _CHANNEL_ERRORS as exc:
+            channel = repr(name) if name == url else f"{name!r} ({url})"
+            raise PyrunError("runtime:user:conda-channel-unreachable", channel=channel, detail=str(exc)) from exc
+        pythons += [record for records in result for record in records]
+    return pythons
+
+
+async def _solve(
+    gateway: Gateway,
+    channels: list[str],
+    specs: list[MatchSpec],
+    platforms: list[Subdir],
+    pinned: list[RepoDataRecord],
+) -> list[RepoDataRecord]:
+    try:
+        virtual = VirtualPackage.detect()
+    except rattler_errors.DetectVirtualPackageError:
+        virtual = []
+    try:
+        return await rattler.solve(
+            [Channel(url) for url in channels],
+            specs,
+            gateway=gateway,
+            platforms=platforms,
+            pinned_packages=pinned,
+            virtual_packages=virtual,
+        )
+    except rattler_errors.SolverError as exc:
+        detail = str(exc).strip()
+        if pinned:
+            detail += f"\n(python is this server's {pinned[0].version}: the channels carry no python for the pin)"
+        raise PyrunError("runtime:user:conda-solve-failed", detail=detail) from exc
+    except _CHANNEL_ERRORS as exc:  # each channel was read just before, so this is a flaky mirror
+        channel = " or ".join(map(repr, channels))
+        raise PyrunError("runtime:user:conda-channel-unreachable", channel=channel, detail=str(exc)) from exc
+
+
+async def _install(
+    records: list[RepoDataRecord],
+    prefix: Path,
+    cache_dir: Path,
+    host_python: bool,
+    reporter: _Reporter,
+) -> None:
+    try:
+        await rattler.install(
+            records,
+            prefix,
+            cache_dir=cache_dir,
+            ignored_packages={"python"} if host_python else None,
+            reporter=reporter,
+            execute_link_scripts=False,  # post-link scripts are arbitrary code outside the sandbox
+        )
+    except Exception as exc:  # rattler raises a dozen install/link/io error types, all with a readable text
+        raise PyrunError("runtime:user:conda-install-failed", detail=str(exc).strip()) from exc
+
+
+def _run(ctx: BuildContext, lines: queue.SimpleQueue[str], work: Coroutine[Any, Any, T]) -> T:
+    """Run a rattler coroutine to completion on a fresh loop (the build runs in a worker thread without one),
+    logging queued progress lines and stopping it on cancel or at the deadline, as run_command does."""
+
+    def drain() -> None:
+        while True:
+            try:
+                ctx.log(lines.get_nowait())
+            except queue.Empty:
+                return
+
+    async def supervise() -> T:
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=0.2)
+                drain()
+                if done:
+                    return task.result()
+                if ctx.cancelled.is_set():
+                    raise PyrunError("runtime:user:cancelled")
+                if time.monotonic() > ctx.deadline:
+                    raise PyrunError("runtime:user:timeout", seconds=int(ctx.timeout_s))
+        finally:
+            if not task.done():
+                task.cancel()
+
+    return asyncio.run(supervise())

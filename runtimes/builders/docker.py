@@ -1,0 +1,254 @@
+"""Docker runtimes: build ``.pyrun/Dockerfile`` with the docker SDK, streaming the daemon's log line by line, read
+the image's Python, and push it to the configured registry.
+
+The build runs on the daemon's classic builder with the host network (BuildKit would need its own images
+pulled); ``$LITHOPS`` and the other spec build args go in as ``--build-arg``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+from django.conf import settings
+
+from pyrun_web.errors import PyrunError
+from runtimes.builders.base import BuildContext, BuildResult
+from runtimes.publishers.registry import push_image
+
+CLIENT_TIMEOUT_S = 300  # per socket read of non-streaming calls (image inspect on a busy daemon can be slow)
+PROBE_TIMEOUT_S = 120
+STEP_LINE = re.compile(r"^Step \d+/\d+ : ")
+# What the image has: run with its own python (``python``, else ``python3``), with no network.
+PROBE = """
+import json, platform
+from importlib import metadata
+packages = {}
+for dist in metadata.distributions():
+    name = dist.metadata["Name"]
+    if name:
+        packages.setdefault(name.lower(), dist.version)
+print(json.dumps({"python": platform.python_version(), "lithops": packages.get("lithops", ""),
+                  "packages": sorted(packages.items())}))
+"""
+
+
+def docker_client() -> docker.DockerClient:
+    """A client of the configured daemon, or ``runtime:platform:docker-unavailable``."""
+    try:
+        if settings.PYRUN_DOCKER_HOST:
+            client = docker.DockerClient(base_url=settings.PYRUN_DOCKER_HOST, timeout=CLIENT_TIMEOUT_S)
+        else:
+            client = docker.from_env(timeout=CLIENT_TIMEOUT_S)
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise PyrunError("runtime:platform:docker-unavailable", detail=str(exc)) from exc
+    return client
+
+
+def image_repository() -> str:
+    """Where built images are tagged: ``<registry>/<repository>``, or the bare repository without a registry."""
+    repository = settings.PYRUN_DOCKER_REPOSITORY.strip("/").lower()
+    registry = settings.PYRUN_DOCKER_REGISTRY.strip("/")
+    return f"{registry}/{repository}" if registry else repository
+
+
+def image_tag(ctx: BuildContext) -> str:
+    # The runtime id: unique per runtime and known to the builder (the spec hash lives on the Runtime row).
+    return f"rt{ctx.runtime_id}"
+
+
+class DockerBuilder:
+    name = "docker"
+
+    def build(self, ctx: BuildContext) -> BuildResult:
+        client = docker_client()
+        try:
+            repository, tag = image_repository(), image_tag(ctx)
+            image = f"{repository}:{tag}"
+            dockerfile = ctx.context_dir / "Dockerfile"
+            if not dockerfile.exists():
+                dockerfile.write_text(ctx.spec.dockerfile)
+            build_args = dict(ctx.spec.build_args)
+            args = " ".join(f"--build-arg {key}" for key in build_args)
+            ctx.log(f"$ docker build --network host {args} -t {image} .pyrun/".replace("  ", " "))
+            image_id = _BuildStream(client, ctx, image, build_args).run()
+            probe = _probe(client, image)
+            ctx.log(f"image {image} ({image_id[:19]}): Python {probe['python']}")
+            extra: dict[str, Any] = {"image_id": image_id, "tagged": image, "lithops_version": probe["lithops"]}
+            image_uri = image
+            if settings.PYRUN_DOCKER_REGISTRY:
+                digest = push_image(client, repository, tag, ctx.log)
+                image_uri = f"{image}@{digest}"
+                extra["digest"] = digest
+            size = client.images.get(image).attrs.get("Size", 0)
+        except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+            raise PyrunError("runtime:platform:docker-unavailable", detail=str(exc)) from exc
+        finally:
+            client.close()
+        packages = [{"name": name, "version": version, "source": "image"} for name, version in probe["packages"]]
+        return BuildResult(
+            python_version=probe["python"], packages=packages, size_bytes=size, image_uri=image_uri, extra=extra
+        )
+
+
+class _BuildStream:
+    """One ``docker build``: reads the daemon's JSON stream in a thread so the caller can stop it on cancel or at
+    the deadline; dropping the connection is what makes the daemon stop the build and its running step."""
+
+    def __init__(self, client: docker.DockerClient, ctx: BuildContext, image: str, build_args: dict[str, str]):
+        self.client, self.ctx, self.image, self.build_args = client, ctx, image, build_args
+        self.responses: list[requests.Response] = []
+        self.step = "(before the first step)"
+        self.image_id = ""
+        self._partial = ""
+        self._last_status: dict[str, str] = {}
+
+    def run(self) -> str:
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        thread = threading.Thread(target=self._pump, args=(events,), name=f"docker-build-{self.image}", daemon=True)
+        thread.start()
+        while True:
+            try:
+                kind, item = events.get(timeout=0.2)
+            except queue.Empty:
+                self._check_stop()
+                continue
+            if kind == "chunk":
+                self._handle(item)
+            elif kind == "error":
+                self._flush()
+                raise item
+            else:
+                break
+        self._flush()
+        if not self.image_id:
+            raise PyrunError("runtime:user:docker-build-failed", step=self.step, detail="the daemon reported no image")
+        return self.image_id
+
+    def _pump(self, events: queue.Queue) -> None:
+        # Keep the build's HTTP response, to be able to drop its connection from the calling thread.
+        self.client.api.hooks["response"].append(lambda response, *args, **kwargs: self.responses.append(response))
+        try:
+            chunks: Iterator[dict] = self.client.api.build(
+                path=str(self.ctx.context_dir),
+                tag=self.image,
+                buildargs=self.build_args,
+                network_mode="host",
+                rm=True,
+                forcerm=True,  # no intermediate containers left behind by a failed step
+                pull=False,
+                decode=True,
+            )
+            for chunk in chunks:
+                events.put(("chunk", chunk))
+            events.put(("end", None))
+        except docker.errors.APIError as exc:
+            # Refused before any step ran (e.g. an unreadable Dockerfile): still the user's Dockerfile.
+            detail = exc.explanation or str(exc)
+            events.put(("error", PyrunError("runtime:user:docker-build-failed", step=self.step, detail=detail)))
+        except BaseException as exc:  # handed to the calling thread, which re-raises it
+            events.put(("error", exc))
+
+    def _check_stop(self) -> None:
+        if self.ctx.cancelled.is_set():
+            self._abort()
+            raise PyrunError("runtime:user:cancelled")
+        if time.monotonic() > self.ctx.deadline:
+            self._abort()
+            raise PyrunError("runtime:user:timeout", seconds=int(self.ctx.timeout_s))
+
+    def _abort(self) -> None:
+        self.ctx.log(f"stopping the build of {self.image}")
+        for response in self.responses:
+            _shutdown(response)
+
+    def _handle(self, chunk: dict) -> None:
+        if "stream" in chunk:
+            self._partial += chunk["stream"]
+            *lines, self._partial = self._partial.split("\n")
+            for line in lines:
+                self._line(line.rstrip("\r"))
+        if "status" in chunk:
+            layer = chunk.get("id", "")
+            if self._last_status.get(layer) != chunk["status"]:
+                self._last_status[layer] = chunk["status"]
+                self.ctx.log(f"{layer}: {chunk['status']}" if layer else chunk["status"])
+        if (chunk.get("aux") or {}).get("ID"):
+            self.image_id = chunk["aux"]["ID"]
+        if "error" in chunk:
+            self._flush()
+            detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+            self.ctx.log(f"ERROR: {detail.strip()}")
+            raise PyrunError("runtime:user:docker-build-failed", step=self.step, detail=detail.strip())
+
+    def _line(self, line: str) -> None:
+        if STEP_LINE.match(line):
+            self.step = line
+        elif line.startswith("Successfully built ") and not self.image_id:
+            self.image_id = line.split()[-1]
+        self.ctx.log(line)
+
+    def _flush(self) -> None:
+        if self._partial:
+            self._line(self._partial.rstrip("\r"))
+            self._partial = ""
+
+
+def _shutdown(response: requests.Response) -> None:
+    """Drop the socket under a streaming response; a plain close() would not wake the reading thread."""
+    raw = response.raw
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is None:
+        try:
+            sock = raw._fp.fp.raw._sock  # http.client response -> SocketIO -> socket
+        except AttributeError:
+            sock = None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    response.close()
+
+
+def _probe(client: docker.DockerClient, image: str) -> dict:
+    """Python version, lithops version and packages of ``image``; a container per try, always removed."""
+    last_error = ""
+    for executable in ("python", "python3"):
+        try:
+            container = client.containers.create(
+                image, entrypoint=[executable], command=["-c", PROBE], network_mode="none"
+            )
+        except docker.errors.APIError as exc:
+            last_error = exc.explanation or str(exc)
+            continue
+        try:
+            container.start()
+            exit_code = container.wait(timeout=PROBE_TIMEOUT_S).get("StatusCode", 1)
+            output = container.logs(stdout=True, stderr=False).decode(errors="replace").strip()
+            if exit_code == 0 and output:
+                return json.loads(output.splitlines()[-1])
+            last_error = container.logs(stdout=False, stderr=True).decode(errors="replace").strip()[-500:]
+        except (docker.errors.APIError, requests.exceptions.ReadTimeout, ValueError) as exc:
+            last_error = str(exc)
+        finally:
+            _remove(container)
+    raise PyrunError(
+        "runtime:user:docker-build-failed",
+        step="reading the image's Python",
+        detail=f"neither python nor python3 runs in the image ({last_error})",
+    )
+
+
+def _remove(container: Any) -> None:
+    with contextlib.suppress(docker.errors.APIError):
+        container.remove(force=True)

@@ -1,0 +1,387 @@
+"""What the rest of the platform asks of runtimes: the spec of a workspace, a runtime for a spec (reused
+or built once), waiting for it, rebuild, cancel, delete, and a workspace's runtime status.
+
+Jobs call :func:`ensure_workspace_runtime` then :func:`wait_ready`: concurrent callers for the same spec get
+the same row and one build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy.models import Organization
+from runtimes import layout
+from runtimes.buildlog import BuildLog
+from runtimes.interpreters import resolved_version
+from runtimes.models import TOUCH_SECONDS, Runtime, RuntimeUse
+from runtimes.spec import (
+    DOCKERFILE,
+    ENVIRONMENT_FILE,
+    RuntimeSpec,
+    default_spec,
+    files_digest,
+    invalid_spec_hash,
+    parse_dockerfile,
+    parse_environment,
+    spec_hash,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_SPEC_BYTES = 1024 * 1024
+SPEC_ERRORS = {"runtime:user:bad-yaml", "runtime:user:bad-spec", "runtime:user:bad-dockerfile",
+               "runtime:user:spec-unreadable"}  # fmt: skip
+WAIT_POLL_SECONDS = 0.25
+
+
+# --- The spec of a workspace ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    source: str  # ".pyrun/environment.yml" or ".pyrun/Dockerfile"
+    text: str
+    pyrun_dir: Path
+
+    @property
+    def kind(self) -> str:
+        return Runtime.Kind.DOCKER if self.source == DOCKERFILE else Runtime.Kind.CONDA
+
+    def parse(self) -> RuntimeSpec:
+        if self.kind == Runtime.Kind.DOCKER:
+            spec = parse_dockerfile(self.text)
+            return replace(spec, context_dir=str(self.pyrun_dir))
+        return parse_environment(self.text)
+
+
+def read_spec_file(workspace) -> SpecFile | None:
+    """The workspace's Dockerfile, else its environment.yml, else None. Opened relative to the workspace folder
+    without following symlinks: a link to a host file must not become a runtime spec (or an error text)."""
+    root = Path(workspace.path)
+    for source in (DOCKERFILE, ENVIRONMENT_FILE):
+        text = _read_inside(root, source)
+        if text is not None:
+            return SpecFile(source, text, root / ".pyrun")
+    return None
+
+
+def _read_inside(root: Path, rel: str) -> str | None:
+    folder, name = rel.split("/")
+    fds: list[int] = []
+    try:
+        fds.append(os.open(root, os.O_RDONLY | os.O_DIRECTORY))
+        fds.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fds[-1]))
+        fds.append(os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1]))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # ELOOP (a symlink), ENOTDIR, EACCES
+        raise PyrunError("runtime:user:spec-unreadable", path=rel, reason="it is not a regular file") from exc
+    finally:
+        for fd in fds[:-1]:
+            os.close(fd)
+    with os.fdopen(fds[-1], "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise PyrunError("runtime:user:spec-unreadable", path=rel, reason="it is not a regular file")
+        data = handle.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise PyrunError("runtime:user:spec-unreadable", path=rel, reason=f"it is larger than {MAX_SPEC_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PyrunError("runtime:user:spec-unreadable", path=rel, reason="it is not UTF-8 text") from None
+
+
+def runtime_for_workspace(workspace) -> RuntimeSpec:
+    """The workspace's runtime spec (the platform default without a `.pyrun/` spec); PyrunError naming the
+    line when the file is wrong."""
+    found = read_spec_file(workspace)
+    return found.parse() if found else default_spec()
+
+
+def workspace_subject(workspace) -> str:
+    # The storage id, unlike the pk, is never reused by a later workspace.
+    return f"workspace:{workspace.storage_id}"
+
+
+# --- Identity ---------------------------------------------------------------------------------------------
+
+
+# A container image is built from a Dockerfile; a Lambda layer from a local prefix.
+UNSUPPORTED_TARGETS = {(Runtime.Kind.CONDA, Runtime.Target.IMAGE), (Runtime.Kind.DOCKER, Runtime.Target.LAMBDA_LAYER)}
+
+
+def choose_builder(spec: RuntimeSpec, target: str) -> str:
+    if (spec.kind, target) in UNSUPPORTED_TARGETS:
+        raise PyrunError("runtime:user:target-unsupported", source=_source_of(spec), target=target)
+    if spec.kind == Runtime.Kind.DOCKER:
+        return Runtime.Builder.DOCKER
+    return Runtime.Builder.UV if spec.is_pip_only else Runtime.Builder.CONDA
+
+
+def _source_of(spec: RuntimeSpec) -> str:
+    return DOCKERFILE if spec.kind == Runtime.Kind.DOCKER else ENVIRONMENT_FILE
+
+
+def _context_files(spec: RuntimeSpec) -> list[tuple[str, bytes]]:
+    if spec.kind != Runtime.Kind.DOCKER or not spec.context_dir:
+        return []
+    try:
+        return layout.read_tree(Path(spec.context_dir))
+    except ValueError as exc:
+        raise PyrunError("runtime:user:spec-unreadable", path=".pyrun/", reason=str(exc)) from exc
+
+
+def _python_for_hash(spec: RuntimeSpec) -> str:
+    # A Docker image brings its own Python; everything else runs on a host interpreter (or a channel's).
+    return spec.python if spec.kind == Runtime.Kind.DOCKER else resolved_version(spec.python)
+
+
+def identity(spec: RuntimeSpec, target: str) -> tuple[str, str, list[tuple[str, bytes]]]:
+    """(spec hash, resolved python, build-context files) of ``spec`` built for ``target``."""
+    files = _context_files(spec)
+    python = _python_for_hash(spec)
+    digest = files_digest(files) if files else ""
+    return spec_hash(spec, target=target, python_version=python, context_files_digest=digest), python, files
+
+
+# --- Ensure, wait ------------------------------------------------------------------------------------------
+
+
+def ensure_runtime(
+    org: Organization, spec: RuntimeSpec, target: str = Runtime.Target.LOCAL, user=None, *, subject: str = ""
+) -> Runtime:
+    """The org's runtime for ``spec`` and ``target``: a ready one is reused as is; otherwise one build is
+    queued (a failed one is retried) and the row returned at once: :func:`wait_ready` waits for it."""
+    builder = choose_builder(spec, target)
+    digest, python, files = identity(spec, target)
+    runtime = Runtime.objects.filter(org=org, spec_hash=digest).first()
+    if runtime is None:
+        runtime = _create(org, digest, spec, target, builder, user, python, files)
+    elif runtime.state == Runtime.State.READY and _prefix_lost(runtime):
+        logger.warning("runtime %s is ready but its prefix %s is gone: rebuilding", runtime.pk, runtime.prefix)
+        _queue(runtime)
+    elif runtime.state == Runtime.State.READY:
+        runtime.touch()
+    elif runtime.state == Runtime.State.FAILED:
+        _queue(runtime)
+    if subject:
+        record_use(runtime, subject)
+    return runtime
+
+
+def _prefix_lost(runtime: Runtime) -> bool:
+    return bool(runtime.prefix) and not Path(runtime.prefix).exists()
+
+
+def _create(org, digest: str, spec: RuntimeSpec, target: str, builder: str, user, python: str, files) -> Runtime:
+    task_id = str(uuid.uuid4())
+    try:
+        with transaction.atomic():
+            runtime = Runtime.objects.create(
+                org=org,
+                spec_hash=digest,
+                kind=spec.kind,
+                builder=builder,
+                target=target,
+                source=_source_of(spec),
+                spec=spec.to_json(),
+                python_version="" if python.startswith("unavailable:") else python,
+                celery_task_id=task_id,
+                created_by=user,
+            )
+    except IntegrityError:  # a concurrent caller created it first: theirs is ours
+        return Runtime.objects.get(org=org, spec_hash=digest)
+    if files:
+        layout.write_context(runtime.pk, files)
+    _dispatch(runtime.pk, task_id)
+    return runtime
+
+
+def _queue(runtime: Runtime) -> bool:
+    """failed|ready → pending and one build task; False if someone else already queued it."""
+    task_id = str(uuid.uuid4())
+    if not runtime.request_build(task_id):
+        runtime.refresh_from_db()
+        return False
+    _dispatch(runtime.pk, task_id)
+    return True
+
+
+def _dispatch(runtime_id: int, task_id: str) -> None:
+    # After commit: a worker must find the row it is sent, and a rolled-back request must not build.
+    transaction.on_commit(lambda: send_build(runtime_id, task_id))
+
+
+def send_build(runtime_id: int, task_id: str) -> None:
+    from runtimes.tasks import build
+
+    build.apply_async(args=[runtime_id], task_id=task_id)
+
+
+def record_use(runtime: Runtime, subject: str) -> None:
+    """Remember that ``subject`` was given ``runtime`` (written at most once a minute per pair)."""
+    now = timezone.now()
+    use, created = RuntimeUse.objects.get_or_create(
+        subject=subject, runtime=runtime, defaults={"org_id": runtime.org_id, "used_at": now}
+    )
+    if not created and use.used_at < now - timedelta(seconds=TOUCH_SECONDS):
+        RuntimeUse.objects.filter(pk=use.pk).update(used_at=now)
+
+
+def record_invalid(org: Organization, found: SpecFile, error: PyrunError, target: str, user=None) -> Runtime:
+    """A spec file that does not parse still gets a (failed) runtime: its error and log are where the user
+    looks, through the same API as any build."""
+    digest = invalid_spec_hash(found.source, found.text, target=target)
+    runtime = Runtime.objects.filter(org=org, spec_hash=digest).first()
+    if runtime is not None:
+        return runtime
+    try:
+        with transaction.atomic():
+            runtime = Runtime.objects.create(
+                org=org,
+                spec_hash=digest,
+                kind=found.kind,
+                target=target,
+                source=found.source,
+                spec={"invalid_text": found.text},
+                created_by=user,
+            )
+    except IntegrityError:
+        return Runtime.objects.get(org=org, spec_hash=digest)
+    log = BuildLog(runtime.pk)
+    log.write(f"== {found.source} was not built: {error.message}")
+    log.flush()
+    runtime.mark_failed(error)
+    return runtime
+
+
+def ensure_workspace_runtime(workspace, *, user=None, target: str = Runtime.Target.LOCAL) -> Runtime:
+    """The runtime of a workspace's current spec (see :func:`ensure_runtime`); an unparsable spec file gives a
+    failed runtime whose error names the line."""
+    found = read_spec_file(workspace)
+    try:
+        spec = found.parse() if found else default_spec()
+    except PyrunError as error:
+        if error.id not in SPEC_ERRORS or found is None:
+            raise
+        return record_invalid(workspace.org, found, error, target, user)
+    return ensure_runtime(workspace.org, spec, target, user, subject=workspace_subject(workspace))
+
+
+def wait_ready(runtime_id: int, timeout: float, *, poll: float = WAIT_POLL_SECONDS) -> Runtime:
+    """Block until the build ends; returns the runtime (``ready`` or ``failed``, see ``error_id``).
+
+    Raises ``runtime:platform:wait-timeout`` after ``timeout`` seconds. A build whose worker died is failed
+    here too, so a waiter never outlives a lost build by more than the heartbeat staleness.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        runtime = Runtime.objects.get(pk=runtime_id)
+        if runtime.state in (Runtime.State.READY, Runtime.State.FAILED):
+            return runtime
+        if runtime.state == Runtime.State.BUILDING and Runtime.objects.filter(pk=runtime_id).reap_stale():
+            continue
+        if time.monotonic() >= deadline:
+            raise PyrunError("runtime:platform:wait-timeout", id=runtime_id, seconds=int(timeout))
+        time.sleep(poll)
+
+
+# --- Rebuild, cancel, delete -------------------------------------------------------------------------------
+
+
+def rebuild(runtime: Runtime) -> Runtime:
+    if runtime.is_active:
+        raise PyrunError("runtime:user:busy", id=runtime.pk, state=runtime.state)
+    if not _queue(runtime):
+        raise PyrunError("runtime:user:busy", id=runtime.pk, state=runtime.state)
+    return runtime
+
+
+def cancel(runtime: Runtime) -> Runtime:
+    """A pending build fails at once; a running one stops within a heartbeat and ends failed (cancelled)."""
+    queued_task = runtime.celery_task_id if runtime.state == Runtime.State.PENDING else ""
+    if not runtime.request_cancel():
+        raise PyrunError("runtime:user:not-building", id=runtime.pk, state=runtime.state)
+    transaction.on_commit(lambda: revoke_queued(queued_task))
+    return runtime
+
+
+def delete_runtime(runtime: Runtime) -> None:
+    """Delete a runtime that is not building; its files go once the deletion commits (see signals)."""
+    with transaction.atomic():
+        locked = Runtime.objects.select_for_update().filter(pk=runtime.pk).first()
+        if locked is None:
+            return
+        if locked.is_active:
+            raise PyrunError("runtime:user:busy", id=locked.pk, state=locked.state)
+        locked.delete()
+
+
+# --- Status of a workspace ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkspaceRuntimeStatus:
+    status: str  # none | building | ready | failed | outdated
+    runtime: Runtime | None
+    error: dict | None = None
+
+
+_STATUS_OF_STATE = {
+    Runtime.State.PENDING: "building",
+    Runtime.State.BUILDING: "building",
+    Runtime.State.READY: "ready",
+    Runtime.State.FAILED: "failed",
+}
+
+
+def workspace_runtime_status(workspace, target: str = Runtime.Target.LOCAL) -> WorkspaceRuntimeStatus:
+    """Where the runtime of the workspace's current spec stands; *outdated* when it has none yet but the
+    workspace used a ready runtime of an earlier spec. Reads only: nothing is built or recorded."""
+    error, found = None, None
+    try:
+        found = read_spec_file(workspace)
+        spec = found.parse() if found else default_spec()
+        digest = identity(spec, target)[0]
+    except PyrunError as exc:
+        if exc.id not in SPEC_ERRORS:
+            raise
+        error = {"id": exc.id, "message": exc.message}
+        digest = invalid_spec_hash(found.source, found.text, target=target) if found else ""
+    current = Runtime.objects.filter(org_id=workspace.org_id, spec_hash=digest).first() if digest else None
+    if current is not None:
+        return WorkspaceRuntimeStatus(_STATUS_OF_STATE[current.state], current, current.error or error)
+    if error is not None:
+        return WorkspaceRuntimeStatus("failed", None, error)
+    used = (
+        RuntimeUse.objects.filter(
+            org_id=workspace.org_id, subject=workspace_subject(workspace), runtime__state=Runtime.State.READY
+        )
+        .select_related("runtime")
+        .first()
+    )
+    if used is not None:
+        return WorkspaceRuntimeStatus("outdated", used.runtime)
+    return WorkspaceRuntimeStatus("none", None)
+
+
+def revoke_queued(task_id: str) -> None:
+    """Drop a queued build task (best effort; the task's claim would find nothing to do anyway)."""
+    if not task_id:
+        return
+    with contextlib.suppress(Exception):
+        from pyrun_web.celery import app
+
+        app.control.revoke(task_id)

@@ -1,0 +1,17 @@
+"""A runtime's files follow its row: however it is deleted (API, admin, GC, with its org), they go."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from runtimes.layout import remove_runtime_files
+from runtimes.models import Runtime
+
+
+@receiver(post_delete, sender=Runtime, dispatch_uid="runtimes.remove_files")
+def _remove_files(sender, instance: Runtime, **kwargs) -> None:
+    # After commit: a rolled-back delete must not have lost a working environment.
+    runtime_id, org_id, digest = instance.pk, instance.org_id, instance.spec_hash
+    transaction.on_commit(lambda: remove_runtime_files(runtime_id, org_id, digest))

@@ -1,0 +1,47 @@
+"""Workspace lifecycle: create from a template, remove the folder when the row goes."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.db import transaction
+
+from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy.models import Organization
+from templates_lib.registry import get_template
+from workspaces.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+
+def create_workspace(*, org: Organization, user, name: str, template: str) -> Workspace:
+    """A new workspace holding a copy of ``template``'s files; no row survives a failed copy, nor a folder."""
+    chosen = get_template(template)
+    limit = org.limits.max_workspace_bytes
+    if chosen.size() > limit:
+        raise PyrunError("workspaces:user:quota-exceeded", size=chosen.size(), limit=limit)
+    with transaction.atomic():
+        workspace = Workspace.objects.create(
+            org=org, name=name, slug=Workspace.unique_slug(org, name), template=chosen.slug, created_by=user
+        )
+        workspace.path.mkdir(parents=True)
+        try:
+            chosen.copy_into(workspace.path)
+        except BaseException:
+            shutil.rmtree(workspace.path, ignore_errors=True)
+            raise
+        workspace.record_size(chosen.size())
+    return workspace
+
+
+def remove_files(path: Path, lock_path: Path) -> None:
+    """Delete a deleted workspace's folder; a failure leaves an orphan folder for operators, never an error."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        logger.exception("could not remove workspace folder %s", path)
+    lock_path.unlink(missing_ok=True)
