@@ -12,29 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
 import re
 import shutil
 import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import rattler
 import rattler.exceptions as rattler_errors
 from django.conf import settings
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
 from rattler import Channel, Gateway, MatchSpec, PackageRecord, PrefixRecord, RepoDataRecord, Subdir, VirtualPackage
 from rattler.package import BuildString
 from rattler.prefix import PrefixPaths
 
 from pyrun_web.errors import PyrunError
 from runtimes.builders.base import BuildContext, BuildResult, directory_size, run_command
+from runtimes.builders.uv import build_env, uv_cache_dir
+from runtimes.interpreters import find_interpreter, uv_binary
 
 T = TypeVar("T")
 
@@ -73,64 +71,6 @@ def conda_python_spec(pin: str) -> str:
     if _BARE_VERSION.match(pin):
         return f"python {pin.removesuffix('.*')}.*"
     return f"python {pin}"
-
-
-def pep440_python_spec(pin: str) -> SpecifierSet:
-    """The pin as a PEP 440 specifier for host interpreters; no pin means the platform's own minor version, so
-    a runtime behaves like the interpreter the platform (and Lithops' defaults) were tested with."""
-    pin = pin.strip() or f"{sys.version_info.major}.{sys.version_info.minor}"
-    if _BARE_VERSION.match(pin):
-        pin = f"=={pin.removesuffix('.*')}.*"
-    try:
-        return SpecifierSet(pin)
-    except InvalidSpecifier as exc:
-        raise PyrunError("runtime:user:python-unavailable", python=pin, available=f"invalid pin: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    path: Path
-    version: Version
-
-
-def host_interpreters() -> list[Interpreter]:
-    """CPython interpreters on this host: pyenv's versions and the one running the platform, newest first."""
-    found: dict[Path, Interpreter] = {}
-    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    for home in sorted(pyenv_root.glob("versions/*")):
-        try:
-            version = Version(home.name)  # skips pypy-*, miniconda*, 3.13t and other non-CPython builds
-        except InvalidVersion:
-            continue
-        path = home / "bin" / f"python{version.major}.{version.minor}"
-        if path.is_file():
-            found.setdefault(path.resolve(), Interpreter(path, version))
-    own = Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    if own.is_file():
-        found.setdefault(own.resolve(), Interpreter(own, Version(".".join(map(str, sys.version_info[:3])))))
-    return sorted(found.values(), key=lambda i: i.version, reverse=True)
-
-
-def find_interpreter(pin: str) -> Path:
-    """The newest host interpreter that satisfies ``pin``; else whatever ``uv python find`` knows (uv-managed
-    pythons); else ``runtime:user:python-unavailable``."""
-    wanted = pep440_python_spec(pin)
-    candidates = host_interpreters()
-    for candidate in candidates:
-        if candidate.version in wanted:
-            return candidate.path
-    # cwd=/ and --system: uv would otherwise pick the venv of whatever project the worker runs in
-    found = subprocess.run(
-        [_uv(), "python", "find", "--system", "--no-python-downloads", str(wanted)],
-        capture_output=True,
-        text=True,
-        cwd="/",
-        timeout=60,
-    )
-    if found.returncode == 0 and found.stdout.strip():
-        return Path(found.stdout.strip())
-    available = ", ".join(str(c.version) for c in candidates) or "none"
-    raise PyrunError("runtime:user:python-unavailable", python=pin or str(wanted), available=available)
 
 
 def interpreter_info(python: Path) -> dict[str, str]:
@@ -179,13 +119,18 @@ class CondaBuilder:
         if ctx.prefix.exists():
             shutil.rmtree(ctx.prefix)  # a prefix left by an earlier, failed attempt
         ctx.prefix.parent.mkdir(parents=True, exist_ok=True)
+        uv_cache_dir().mkdir(parents=True, exist_ok=True)
+        # uv runs as in the uv builder: clean environment, private HOME/TMPDIR, the data dir's cache.
+        scratch = Path(tempfile.mkdtemp(prefix="pyrun-conda-"))
         try:
-            return self._build(ctx)
+            return self._build(ctx, build_env(scratch))
         except BaseException:
             shutil.rmtree(ctx.prefix, ignore_errors=True)
             raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
-    def _build(self, ctx: BuildContext) -> BuildResult:
+    def _build(self, ctx: BuildContext, uv_env: dict[str, str]) -> BuildResult:
         spec = ctx.spec
         channels = {name: resolve_channel(name) for name in (spec.channels or DEFAULT_CHANNELS)}
         platforms = [Subdir.current(), Subdir("noarch")]
@@ -204,9 +149,14 @@ class CondaBuilder:
             specs.append(MatchSpec(python_spec))
             pinned: list[RepoDataRecord] = []
         else:
-            interpreter = find_interpreter(spec.python)
+            interpreter = find_interpreter(spec.python).path
             ctx.log(f"Python: host interpreter {interpreter} (the channels carry no {python_spec})")
-            venv = run_command([_uv(), "venv", ctx.prefix, "--python", interpreter, "--no-python-downloads"], ctx)
+            venv = run_command(
+                [uv_binary(), "venv", ctx.prefix, "--python", interpreter, "--no-python-downloads"],
+                ctx,
+                env=uv_env,
+                inherit_env=False,
+            )
             if venv.exit_code != 0:
                 raise PyrunError("runtime:user:conda-install-failed", detail=f"uv venv failed:\n{venv.output[-2000:]}")
             info = interpreter_info(ctx.prefix / "bin" / "python")
@@ -244,7 +194,7 @@ class CondaBuilder:
             for r in conda_records
         ]
         if spec.pip_packages:
-            packages += self._pip_install(ctx, python)
+            packages += self._pip_install(ctx, python, uv_env)
         info = interpreter_info(python)
         extra = {"channels": list(channels.values())}
         if base_prefix:
@@ -257,10 +207,12 @@ class CondaBuilder:
             extra=extra,
         )
 
-    def _pip_install(self, ctx: BuildContext, python: Path) -> list[dict]:
+    def _pip_install(self, ctx: BuildContext, python: Path, uv_env: dict[str, str]) -> list[dict]:
         run_command(
-            [_uv(), "pip", "install", "--python", python, *ctx.spec.pip_packages],
+            [uv_binary(), "pip", "install", "--python", python, *ctx.spec.pip_packages],
             ctx,
+            env=uv_env,
+            inherit_env=False,
             check_error="runtime:user:pip-failed",
         )
         # conda's own python packages carry dist-info too; only what uv installed counts as pypi
@@ -283,12 +235,6 @@ class CondaBuilder:
             for name, version, installer in json.loads(listing.stdout)
             if installer != "conda"
         ]
-
-
-def _uv() -> str:
-    import uv
-
-    return uv.find_uv_bin()
 
 
 def _match_spec(text: str) -> MatchSpec:

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from pyrun_web.errors import PyrunError
 from runtimes.builders.base import BuildContext, BuildResult
-from runtimes.builders.conda import CondaBuilder, conda_python_spec, pep440_python_spec, resolve_channel
+from runtimes.builders.conda import CondaBuilder, conda_python_spec, resolve_channel
 from runtimes.spec import RuntimeSpec
 from tests.runtimes.conda_channel import (
     DATA_MESSAGE,
@@ -79,8 +79,6 @@ def test_python_pins_mean_what_conda_users_mean() -> None:
     assert conda_python_spec("3.11.*") == "python 3.11.*"
     assert conda_python_spec(">=3.10,<3.13") == "python >=3.10,<3.13"
     assert conda_python_spec("") == "python"
-    assert "3.11.7" in pep440_python_spec("3.11") and "3.12.0" not in pep440_python_spec("3.11")
-    assert "3.12.1" in pep440_python_spec(">=3.10,<3.13")
 
 
 def test_noarch_python_package_lands_in_a_venv_of_the_host_python(tmp_path: Path, demo_channel: str) -> None:
