@@ -40,6 +40,15 @@ def tenants(db) -> Tenants:
     return make_tenants()
 
 
+def stop_process(process: subprocess.Popen, grace: float = 20) -> None:
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def worker_env(extra: dict | None = None) -> dict:
     """The environment of a platform process started by a test: the test database, same Redis and data."""
     from django.db import connection
@@ -78,11 +87,7 @@ def celery_worker(transactional_db):
         process.kill()
         raise RuntimeError("celery worker did not answer a ping within 60s")
     yield process
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process)
 
 
 def free_port() -> int:
@@ -118,8 +123,4 @@ def live_server_url(transactional_db):
                 raise
             time.sleep(0.2)
     yield url
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_process(process)
