@@ -1,7 +1,8 @@
 """A shell in a workspace, over a websocket: ``/ws/workspaces/{id}/terminal/``.
 
 Members and up get an interactive ``bash`` on a pty inside the sandbox (``pyrun_web.sandbox``), with the
-workspace at ``/workspace``, the default interpreter on PATH and the org's limits. Protocol, JSON text frames:
+workspace at ``/workspace``, the workspace's runtime on PATH (its ready runtime, else the last ready one it
+used, else the platform's default interpreter) and the org's limits. Protocol, JSON text frames:
 
 - client → server: ``{"type": "input", "data": "ls\\r"}``, ``{"type": "resize", "cols": 120, "rows": 40}``
   (the first size can also come as ``?cols=&rows=`` on the URL);
@@ -31,6 +32,7 @@ import termios
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -38,6 +40,8 @@ from pyrun_web import sandbox
 from pyrun_web.errors import ERRORS, PyrunError
 from pyrun_web.tenancy.models import Role
 from pyrun_web.ws_auth import TenantObjectConsumerMixin
+from runtimes.models import Runtime
+from runtimes.services import workspace_runtime_status
 from workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -63,13 +67,24 @@ def set_window_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
+def runtime_prefixes(workspace: Workspace) -> list[Path] | None:
+    """The interpreter prefixes of the runtime the shell should have; None: the platform's default."""
+    runtime = workspace_runtime_status(workspace).runtime
+    if runtime is None or runtime.state != Runtime.State.READY or runtime.python is None or not runtime.python.exists():
+        return None
+    return runtime.interpreter_prefixes
+
+
 class ShellSession:
     """One shell on a pty in the sandbox; the consumer feeds it input and forwards its output."""
 
-    def __init__(self, workdir: Path, limits: sandbox.ResourceLimits, cols: int, rows: int) -> None:
+    def __init__(
+        self, workdir: Path, limits: sandbox.ResourceLimits, cols: int, rows: int, prefixes: list[Path] | None = None
+    ) -> None:
         spec = sandbox.SandboxSpec(
             argv=SHELL,
             workdir=workdir,
+            **({"runtime_prefixes": prefixes} if prefixes else {}),
             env={"TERM": "xterm-256color", "SHELL": SHELL[0]},
             limits=limits,
             # The shell needs its pty as controlling terminal for job control; the pty is its own, so
@@ -168,13 +183,14 @@ class TerminalConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
         cols = _size(query.get("cols", [None])[-1], DEFAULT_SIZE[0])
         rows = _size(query.get("rows", [None])[-1], DEFAULT_SIZE[1])
         limits = sandbox.ResourceLimits.for_org(workspace.org.limits)  # org came with the workspace: no query
+        prefixes = await database_sync_to_async(runtime_prefixes)(workspace)
         self.loop = asyncio.get_running_loop()
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.closing = False
         self.tasks: set[asyncio.Task] = set()
         self.idle_handle: asyncio.TimerHandle | None = None
         try:
-            self.session = ShellSession(workdir, limits, cols, rows)
+            self.session = ShellSession(workdir, limits, cols, rows, prefixes)
         except PyrunError as error:
             await self.refuse(1011, error.id)
             return

@@ -24,7 +24,8 @@ from websockets.exceptions import ConnectionClosed
 from pyrun_web import sandbox
 from pyrun_web.launcher import web_argv
 from pyrun_web.tenancy.models import Membership, Role
-from tests.conftest import worker_env
+from tests.conftest import free_port, worker_env
+from tests.runtimes.conftest import SIX, inline_builds, write_env  # noqa: F401 (inline_builds is a fixture)
 from tests.tenants import TenantTest
 from workspaces.models import Workspace
 
@@ -43,12 +44,6 @@ class Server:
 
     def descendants(self) -> list[psutil.Process]:
         return psutil.Process(self.process.pid).children(recursive=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -170,6 +165,24 @@ class TestTerminal(TenantTest):
         asyncio.run(scenario())
         assert (self.workspace.path / "made-here.txt").read_text() == "inside\n"
         assert wait_until(lambda: not server.descendants())
+
+    @pytest.mark.slow
+    @pytest.mark.usefixtures("inline_builds")
+    def test_the_shell_has_the_workspace_runtime_on_path(self, server):
+        from runtimes.services import ensure_workspace_runtime
+
+        write_env(self.workspace, SIX)
+        runtime = ensure_workspace_runtime(self.workspace, user=self.t.owner)
+        runtime.refresh_from_db()
+        assert runtime.state == "ready", runtime.error
+
+        async def scenario():
+            async with open_terminal(server, self.workspace.pk, key=self.t.keys["member"]) as ws:
+                await read_until(ws, r"[#$] $")
+                assert await run_command(ws, "python -c 'import six; print(six.__name__)'") == "six\r\n"
+                assert await run_command(ws, "command -v python") == f"{Path(runtime.prefix).resolve()}/bin/python\r\n"
+
+        asyncio.run(scenario())
 
     def test_platform_data_and_other_workspaces_are_invisible(self, server):
         probe = Path(settings.DATA_DIR) / f"probe-{uuid.uuid4().hex}"
