@@ -1,3 +1,11 @@
-from pyrun_web.celery import app as celery_app
+"""The platform package. Importing it must stay cheap: the ``pyrun`` CLI lives in ``pyrun_web.cli`` and runs
+with only httpx installed, so the Celery app (which pulls in Django) is loaded on first use, or by
+``TenancyConfig.ready`` in every Django process."""
 
-__all__ = ["celery_app"]
+
+def __getattr__(name: str):
+    if name == "celery_app":
+        from pyrun_web.celery import app
+
+        return app
+    raise AttributeError(f"module 'pyrun_web' has no attribute {name!r}")

@@ -145,6 +145,48 @@ ERRORS: dict[str, ErrorDef] = {
     "aws:user:assume-role-failed": ErrorDef(400, "Could not assume the role {role_arn}: {detail}"),
     "aws:user:request-failed": ErrorDef(400, "AWS refused {operation}: {detail}"),
     "aws:platform:unreachable": ErrorDef(502, "AWS could not be reached for {operation}: {detail}"),
+    # Jobs: executor backends and code snapshots
+    "job:user:bad-backend": ErrorDef(400, "Unknown backend {backend!r}; use one of: {choices}."),
+    "job:platform:backend-unavailable": ErrorDef(
+        500, "The {backend} backend cannot be loaded on this server: {detail}"
+    ),
+    "job:user:bad-scheduler-address": ErrorDef(
+        400, "dask_scheduler_address {address!r} cannot be used: {reason} (use tcp://host:port or tls://host:port)."
+    ),
+    "job:user:layer-account-missing": ErrorDef(
+        400,
+        "The Lambda layer of runtime {runtime} was published with a cloud account that no longer exists; "
+        "rebuild the runtime.",
+    ),
+    "job:platform:runtime-unusable": ErrorDef(500, "Runtime {runtime} cannot run on {backend}: {reason}."),
+    "job:user:workspace-busy": ErrorDef(
+        409, "The workspace's files kept changing while its snapshot was taken; try the run again."
+    ),
+    "job:platform:snapshot-missing": ErrorDef(500, "The code snapshot {digest} is missing from the object store."),
+    "job:platform:snapshot-corrupt": ErrorDef(500, "The code snapshot {digest} cannot be restored: {reason}."),
+    # Jobs: runs, their outcome and the runs API
+    "job:user:no-entrypoint": ErrorDef(400, "There is no file {entrypoint!r} in this workspace to run."),
+    "job:user:bad-env": ErrorDef(400, "Environment variable {name!r} cannot be set: {reason}."),
+    "job:user:bad-args": ErrorDef(400, "The arguments cannot be used: {reason}."),
+    "job:user:already-finished": ErrorDef(409, "Job {id} has already ended ({state})."),
+    "job:user:not-rerunnable": ErrorDef(409, "Job {id} cannot be run again: {reason}."),
+    "job:user:exit-code": ErrorDef(400, "The script exited with code {code}."),
+    "job:user:killed": ErrorDef(400, "The script was killed by {signal} (exit code {code})."),
+    "job:user:timeout": ErrorDef(408, "The job ran longer than its limit of {seconds} seconds and was stopped."),
+    "job:user:cancelled": ErrorDef(409, "The job was cancelled."),
+    "job:user:memory-limit": ErrorDef(
+        400, "The script ran out of memory: the job may use at most {limit} (exit code {code})."
+    ),
+    "job:user:process-limit": ErrorDef(
+        400, "The script tried to run more than {limit} processes and threads, the job's limit (exit code {code})."
+    ),
+    "job:user:runtime-failed": ErrorDef(400, "The runtime of this job could not be built: {error}"),
+    "job:platform:worker-lost": ErrorDef(500, "The worker running this job stopped responding; run it again."),
+    "job:platform:crashed": ErrorDef(
+        500, "The job failed because of a platform error; the operators have been notified."
+    ),
+    # Object storage (code snapshots, artifacts)
+    "objects:platform:store-failed": ErrorDef(502, "The object store could not {operation} {key}: {detail}"),
 }
 
 

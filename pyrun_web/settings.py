@@ -150,9 +150,10 @@ CELERY_BEAT_SCHEDULE = {
     "beat-heartbeat": {"task": "pyrun_web.heartbeat", "schedule": 15.0},
     "runtimes-reap": {"task": "runtimes.reap", "schedule": 60.0},
     "runtimes-gc": {"task": "runtimes.gc", "schedule": 6 * 3600.0},
+    "jobs-reap": {"task": "jobs.reap", "schedule": 15.0},
 }
 # Builds have their own queue, so a long build never holds up job starts on the default one.
-CELERY_TASK_ROUTES = {"runtimes.build": {"queue": "builds"}}
+CELERY_TASK_ROUTES = {"runtimes.build": {"queue": "builds"}, "jobs.run": {"queue": "celery"}}
 
 CHANNEL_LAYERS = {
     "default": {
@@ -177,8 +178,15 @@ CACHES = {
 WORKSPACES_ROOT = Path(env.str("PYRUN_WORKSPACES_ROOT", default=str(DATA_DIR / "workspaces")))
 ARTIFACTS_ROOT = Path(env.str("PYRUN_ARTIFACTS_ROOT", default=str(DATA_DIR / "artifacts")))
 RUNTIMES_ROOT = Path(env.str("PYRUN_RUNTIMES_ROOT", default=str(DATA_DIR / "runtimes")))
+# Where code snapshots (and other content-addressed objects) are kept: empty = ARTIFACTS_ROOT/objects,
+# file:///path = another local folder, s3://bucket/prefix = S3 with the platform's own AWS credentials.
+PYRUN_OBJECT_STORE_URL = env.str("PYRUN_OBJECT_STORE_URL", default="")
+# Executor backends added by the operator: name=package.module.Class,... (see jobs.backends).
+PYRUN_EXTRA_BACKENDS = env.dict("PYRUN_EXTRA_BACKENDS", default={})
 # A runtime build is stopped (failed runtime:user:timeout) after this long.
 PYRUN_BUILD_TIMEOUT_SECONDS = env.int("PYRUN_BUILD_TIMEOUT_SECONDS", default=1800)
+# A preparing or running job whose worker has not beaten for this long is failed (job:platform:worker-lost).
+PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS = env.int("PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS", default=30)
 # Runtimes nobody used for this many days are deleted with their files (they rebuild on next use).
 PYRUN_RUNTIME_GC_DAYS = env.int("PYRUN_RUNTIME_GC_DAYS", default=30)
 # Bare conda channel names (conda-forge) resolve under this URL: point it at a mirror to build offline.
@@ -260,7 +268,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "pyrun_web.tenancy.models.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "pyrun_web.tenancy.models.Role",
+        # Jobs and runtimes both have a `state`: name each set of choices after its model.
+        "JobStateEnum": "jobs.models.JobState",
+        "RuntimeStateEnum": "runtimes.models.Runtime.State",
+    },
 }
 
 LANGUAGE_CODE = "en-us"

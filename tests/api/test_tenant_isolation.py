@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from jobs.models import Job
 from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership
 from runtimes.models import Runtime
 from tests.tenants import Tenants
@@ -22,6 +23,10 @@ def _workspace(t: Tenants):
 
 def _runtime(t: Tenants):
     return Runtime.objects.create(org=t.org, spec_hash=f"{Runtime.objects.count():064x}", kind="conda", builder="uv")
+
+
+def _job(t: Tenants):
+    return Job.objects.create(org=t.org, workspace=_workspace(t), entrypoint="main.py", backend="lithops-localhost")
 
 
 OBJECT_FACTORIES = {
@@ -38,6 +43,8 @@ OBJECT_FACTORIES = {
     # The walk fills in only {pk}; a fragment ends the URL there, so the raw-file route is walked on a real file.
     "workspace-file": lambda t: f"{_workspace(t).pk}/files/main.py#",
     "runtime": lambda t: _runtime(t).pk,
+    "job": lambda t: _job(t).pk,
+    "workspace-runs": lambda t: _workspace(t).pk,
 }
 
 

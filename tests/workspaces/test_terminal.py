@@ -300,7 +300,8 @@ class TestTerminal(TenantTest):
 
         asyncio.run(scenario())
         assert wait_until(lambda: not server.descendants()), server.descendants()
-        assert not sleepers()
+        # Under load a killed process may still be finishing its exit (state D) for a moment.
+        assert wait_until(lambda: not sleepers()), sleepers()
 
     def test_idle_terminal_is_closed_and_its_shell_killed(self):
         with uvicorn({"PYRUN_TERMINAL_IDLE_SECONDS": "1.5"}) as idle_server:

@@ -1,0 +1,77 @@
+"""Lithops on AWS Lambda, with the runtime published as the Lambda layer Lithops attaches.
+
+Lithops deploys a layer-based runtime only when ``aws_lambda.runtime`` equals ``default-runtime-v<pyver>`` of the
+interpreter running the job, and attaches the layer the publisher named after that runtime name and the
+runtime's namespace (see ``runtimes.publishers.lambda_layer``). So the job must run the runtime's own
+interpreter, and the config must carry exactly the runtime name and namespace recorded at publication.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.backends import aws_credentials
+from jobs.backends.base import LaunchPlan
+from jobs.backends.lithops_common import config_env, storage_note
+from pyrun_web.errors import PyrunError
+from runtimes.models import Runtime
+from runtimes.publishers.lambda_layer import lithops_runtime_name
+from workspaces.lithops_config import build_lithops_config
+
+
+class LithopsAwsLambda:
+    name = "lithops-aws-lambda"
+    target = Runtime.Target.LAMBDA_LAYER.value
+
+    def plan(self, *, job: Any, runtime: Any, interpreter: str, settings: dict[str, Any]) -> LaunchPlan:
+        lambda_runtime, namespace = self._layer(runtime)
+        account = self._account(job, runtime)
+        config = build_lithops_config(
+            settings,
+            runtime_python=interpreter,
+            org_cloud_account=account,
+            backend="aws_lambda",
+            lambda_runtime=lambda_runtime,
+        )
+        config["aws_lambda"]["namespace"] = namespace
+        env, aws_notes = aws_credentials.apply(config, account, job_id=job.id)
+        section = config["aws_lambda"]
+        notes = [
+            f"Lithops on AWS Lambda in {account.region} (cloud account {account.name!r}): runtime {lambda_runtime}, "
+            f"namespace {namespace}",
+            f"Lambda functions: {section['runtime_memory']} MB, {section['runtime_timeout']} s timeout, "
+            f"up to {section['max_workers']} workers",
+            storage_note(config),
+            *aws_notes,
+        ]
+        env.update(config_env(config))
+        return LaunchPlan(env=env, notes=notes)
+
+    def _layer(self, runtime: Any) -> tuple[str, str]:
+        """``(runtime name, namespace)`` the layer was published under."""
+        extra = runtime.extra or {}
+        lambda_runtime, namespace = extra.get("lithops_runtime"), extra.get("lithops_namespace")
+        if runtime.target != self.target or not lambda_runtime or not namespace:
+            raise PyrunError(
+                "job:platform:runtime-unusable", runtime=runtime.pk, backend=self.name, reason="it has no Lambda layer"
+            )
+        # Lithops would otherwise look for (and try to build) a layer for the interpreter's Python instead.
+        if lithops_runtime_name(runtime.python_version or "?") != lambda_runtime:
+            raise PyrunError(
+                "job:platform:runtime-unusable",
+                runtime=runtime.pk,
+                backend=self.name,
+                reason=f"its layer ({lambda_runtime}) is not for its interpreter's Python {runtime.python_version}",
+            )
+        return lambda_runtime, namespace
+
+    def _account(self, job: Any, runtime: Any) -> Any:
+        """The account the layer was published in: under another account Lithops would not find it and would
+        try to build a layer of its own."""
+        published_with = (runtime.extra or {}).get("cloud_account_id")
+        account = aws_credentials.org_account(job.org, published_with)
+        if account is None and published_with is not None:
+            raise PyrunError("job:user:layer-account-missing", runtime=runtime.pk)
+        if account is None:
+            raise PyrunError("workspaces:user:cloud-account-required", what="aws_lambda with aws_s3 storage")
+        return account

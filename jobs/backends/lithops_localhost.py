@@ -1,0 +1,40 @@
+"""Lithops on local processes: the task workers are the runtime's interpreter, inside the job's sandbox."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jobs.backends import aws_credentials
+from jobs.backends.base import LaunchPlan
+from jobs.backends.lithops_common import config_env, storage_note
+from runtimes.models import Runtime
+from workspaces.lithops_config import build_lithops_config
+
+
+class LithopsLocalhost:
+    name = "lithops-localhost"
+    target = Runtime.Target.LOCAL.value
+
+    def plan(self, *, job: Any, runtime: Any, interpreter: str, settings: dict[str, Any]) -> LaunchPlan:
+        # Only aws_s3 storage needs the org's account; localhost storage runs without one.
+        account = aws_credentials.org_account(job.org) if settings["storage"] == "aws_s3" else None
+        # The absolute interpreter path and version 1 (one long-lived worker interpreter) come from here.
+        config = build_lithops_config(
+            settings, runtime_python=interpreter, org_cloud_account=account, backend="localhost"
+        )
+        env: dict[str, str] = {}
+        workers = config["localhost"].get("worker_processes")
+        shown = f"{workers} worker processes" if workers else f"one worker process per CPU ({os.cpu_count() or 1})"
+        lithops = config["lithops"]
+        notes = [
+            f"Lithops localhost (v1), {shown}",
+            storage_note(config),
+            f"Lithops log level {lithops['log_level']}, task timeout {lithops['execution_timeout']} s",
+        ]
+        if "aws" in config:
+            aws_env, aws_notes = aws_credentials.apply(config, account, job_id=job.id)
+            env.update(aws_env)
+            notes += aws_notes
+        env.update(config_env(config))
+        return LaunchPlan(env=env, notes=notes)

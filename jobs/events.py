@@ -1,0 +1,55 @@
+"""Live job events on the Channels group ``job-{id}``: ``job.state`` on every transition and ``job.log`` with
+each batch of new chunks. Consumers resume from a seq through the logs API, so a lost event costs nothing:
+publishing never fails a run or a transition."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(job_id: int) -> str:
+    return f"job-{job_id}"
+
+
+def _send(job_id: int, message: dict[str, Any]) -> None:
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group_name(job_id), message)
+    except Exception:  # Redis down or the layer misconfigured: the database still has everything
+        logger.warning("could not publish %s for job %s", message["type"], job_id, exc_info=True)
+
+
+def state_message(job: Any) -> dict[str, Any]:
+    return {
+        "type": "job.state",
+        "job": job.pk,
+        "state": job.state,
+        "exit_code": job.exit_code,
+        "error": job.error,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def publish_state(job: Any) -> None:
+    message = state_message(job)
+    # After commit: a listener that reacts by reading the job must find the new state.
+    transaction.on_commit(lambda: _send(job.pk, message))
+
+
+def chunk_dict(chunk: Any) -> dict[str, Any]:
+    """A chunk as the logs API and the websocket show it (plain JSON types: the channel layer uses msgpack)."""
+    return {"seq": chunk.seq, "stream": chunk.stream, "text": chunk.text, "created_at": chunk.created_at.isoformat()}
+
+
+def publish_log(job_id: int, chunks: Sequence[Any]) -> None:
+    if chunks:
+        _send(job_id, {"type": "job.log", "job": job_id, "chunks": [chunk_dict(chunk) for chunk in chunks]})

@@ -1,0 +1,5 @@
+import sys
+
+from pyrun_web.cli import main
+
+sys.exit(main())

@@ -1,0 +1,470 @@
+"""Executor backends: each plan's environment really drives its executor (a real Lithops map, a real LocalCluster,
+a real scheduler), the Lambda plan carries the org's credentials (an assumed role as a session, through moto) and
+the runtime's layer names, and no note ever shows a secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from jobs.backends import BACKENDS, backend_names, get_backend
+from jobs.backends.dask_local import DaskLocal
+from jobs.backends.dask_scheduler import validate_address
+from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy.models import CloudAccount
+from runtimes.models import Runtime
+from runtimes.publishers import aws
+from runtimes.publishers.lambda_layer import lithops_layer_names
+from workspaces.lithops_config import with_defaults
+
+REGION = "eu-west-1"
+BUCKET = "pyrun-test-lithops"
+ROLE = "arn:aws:iam::123456789012:role/lithops-exec"
+LAMBDA_SETTINGS = {
+    "default_executor": "lithops-aws-lambda",
+    "backend": "aws_lambda",
+    "storage": "aws_s3",
+    "runtime_memory": 1024,
+    "runtime_timeout": 300,
+    "workers": 50,
+    "lambda_execution_role": ROLE,
+}
+
+
+def job_of(org, job_id: int = 7) -> SimpleNamespace:
+    return SimpleNamespace(org=org, id=job_id)
+
+
+def run_python(code: str, env: dict[str, str], tmp_path: Path, timeout: float = 120) -> str:
+    """Run ``code`` with the platform interpreter in a clean environment, as the sandbox would: only the plan's
+    variables plus a private HOME and TMPDIR."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir(exist_ok=True)
+    tmp.mkdir(exist_ok=True)
+    base = {"PATH": os.environ["PATH"], "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**base, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def assert_no_secrets(notes: list[str], *secrets: str) -> None:
+    shown = "\n".join(notes)
+    for secret in secrets:
+        assert secret and secret not in shown
+
+
+# --- Registry ------------------------------------------------------------------------------------------------
+
+
+def test_every_registered_backend_loads_with_its_name_and_target():
+    targets = {}
+    for name in BACKENDS:
+        backend = get_backend(name)
+        assert backend.name == name
+        targets[name] = backend.target
+    assert targets == {
+        "lithops-localhost": "local",
+        "lithops-aws-lambda": "lambda-layer",
+        "dask-local": "local",
+        "dask-scheduler": "local",
+    }
+
+
+def test_an_unknown_backend_is_a_user_error_listing_the_choices():
+    with pytest.raises(PyrunError) as caught:
+        get_backend("spark")
+    assert caught.value.id == "job:user:bad-backend"
+    assert caught.value.is_user_fault
+    assert "'spark'" in caught.value.message
+    assert "dask-local, dask-scheduler, lithops-aws-lambda, lithops-localhost" in caught.value.message
+
+
+def test_operators_add_backends_but_cannot_replace_built_in_ones(settings):
+    settings.PYRUN_EXTRA_BACKENDS = {
+        "my-dask": "jobs.backends.dask_local.DaskLocal",
+        "dask-local": "jobs.backends.dask_scheduler.DaskScheduler",
+        "broken": "no_such_package.Backend",
+    }
+    assert "my-dask" in backend_names()
+    assert isinstance(get_backend("my-dask"), DaskLocal)
+    assert isinstance(get_backend("dask-local"), DaskLocal)
+    with pytest.raises(PyrunError) as caught:
+        get_backend("broken")
+    assert caught.value.id == "job:platform:backend-unavailable"
+
+
+# --- lithops-localhost ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_lithops_localhost_config_runs_a_real_map(tenants, tmp_path):
+    settings = with_defaults({"workers": 2, "log_level": "WARNING"})
+    plan = get_backend("lithops-localhost").plan(
+        job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=settings
+    )
+    config = json.loads(plan.env["LITHOPS_CONFIG"])
+    assert config["lithops"]["backend"] == config["lithops"]["storage"] == "localhost"
+    assert config["localhost"] == {"runtime": sys.executable, "version": 1, "worker_processes": 2}
+    assert set(plan.env) == {"LITHOPS_CONFIG"}
+    assert plan.notes[0] == "Lithops localhost (v1), 2 worker processes"
+
+    out = run_python(
+        """
+        import json
+        from lithops import FunctionExecutor
+        executor = FunctionExecutor()
+        print(json.dumps(executor.get_result(executor.map(lambda x: x * x, range(10)))))
+        """,
+        plan.env,
+        tmp_path,
+    )
+    assert json.loads(out.strip().splitlines()[-1]) == [x * x for x in range(10)]
+    # Everything Lithops wrote stayed in the job's own TMPDIR and HOME.
+    assert any(p.name.startswith("lithops-") for p in (tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.django_db
+def test_lithops_localhost_defaults_to_one_worker_per_cpu(tenants):
+    plan = get_backend("lithops-localhost").plan(
+        job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=with_defaults({})
+    )
+    assert "worker_processes" not in json.loads(plan.env["LITHOPS_CONFIG"])["localhost"]
+    assert plan.notes[0] == f"Lithops localhost (v1), one worker process per CPU ({os.cpu_count()})"
+
+
+# --- AWS ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moto(monkeypatch):
+    """Every boto3 call goes to moto; the platform's own credentials are fake."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "platform-testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
+    with mock_aws():
+        yield
+
+
+def keys_account(org, **fields) -> CloudAccount:
+    values = {"name": "lab", "region": REGION, "bucket": BUCKET, "auth_type": "access_keys"}
+    values.update(access_key_id="AKIAORGKEY0000001234", secret_access_key="org-secret-key-value-0123456789")
+    values.update(fields)
+    return CloudAccount.objects.create(org=org, **values)
+
+
+def role_account(org) -> CloudAccount:
+    role = boto3.client("iam").create_role(RoleName="pyrun-jobs", AssumeRolePolicyDocument="{}")["Role"]
+    return CloudAccount.objects.create(
+        org=org, name="role", region=REGION, bucket=BUCKET, auth_type="role", role_arn=role["Arn"], external_id="x-42"
+    )
+
+
+def layer_runtime(
+    org, account: CloudAccount | None, python_version: str = "3.11.7", spec: str = "0", **extra
+) -> Runtime:
+    values = {"lithops_runtime": "default-runtime-v311", "lithops_namespace": "pyrun-0123456789ab"}
+    if account is not None:
+        values["cloud_account_id"] = account.pk
+    values.update(extra)
+    return Runtime.objects.create(
+        org=org,
+        spec_hash="0123456789ab" + spec * 52,
+        kind="conda",
+        target="lambda-layer",
+        state="ready",
+        python_version=python_version,
+        extra=values,
+    )
+
+
+def lambda_plan(tenants, runtime, settings=None):
+    return get_backend("lithops-aws-lambda").plan(
+        job=job_of(tenants.org),
+        runtime=runtime,
+        interpreter="/opt/runtimes/r1/bin/python",
+        settings=with_defaults(settings or LAMBDA_SETTINGS),
+    )
+
+
+@pytest.mark.django_db
+def test_lambda_config_with_access_keys(tenants):
+    account = keys_account(tenants.org)
+    plan = lambda_plan(tenants, layer_runtime(tenants.org, account))
+    config = json.loads(plan.env["LITHOPS_CONFIG"])
+    assert config["lithops"] == {"backend": "aws_lambda", "storage": "aws_s3", "log_level": "INFO"}
+    assert config["aws_lambda"] == {
+        "execution_role": ROLE,
+        "runtime": "default-runtime-v311",
+        "namespace": "pyrun-0123456789ab",
+        "runtime_memory": 1024,
+        "runtime_timeout": 300,
+        "max_workers": 50,
+    }
+    assert config["aws"] == {
+        "region": REGION,
+        "access_key_id": account.access_key_id,
+        "secret_access_key": account.secret_access_key,
+    }
+    assert config["aws_s3"] == {"storage_bucket": BUCKET, "region": REGION}
+    assert plan.env["AWS_ACCESS_KEY_ID"] == account.access_key_id
+    assert plan.env["AWS_SECRET_ACCESS_KEY"] == account.secret_access_key
+    assert plan.env["AWS_DEFAULT_REGION"] == REGION
+    assert "AWS_SESSION_TOKEN" not in plan.env
+    assert any("default-runtime-v311" in note and "pyrun-0123456789ab" in note for note in plan.notes)
+    assert_no_secrets(plan.notes, account.access_key_id, account.secret_access_key)
+
+
+@pytest.mark.django_db
+def test_lambda_with_a_role_gets_a_session_that_lithops_accepts(tenants, moto):
+    from lithops.config import default_config
+    from lithops.serverless.backends.aws_lambda.aws_lambda import AWSLambdaBackend
+
+    account = role_account(tenants.org)
+    plan = lambda_plan(tenants, layer_runtime(tenants.org, account))
+    config = json.loads(plan.env["LITHOPS_CONFIG"])
+    section = config["aws"]
+    assert section["session_token"] and section["access_key_id"] != "platform-testing"
+    assert plan.env["AWS_SESSION_TOKEN"] == section["session_token"]
+    identity = boto3.client(
+        "sts",
+        aws_access_key_id=section["access_key_id"],
+        aws_secret_access_key=section["secret_access_key"],
+        aws_session_token=section["session_token"],
+    ).get_caller_identity()
+    assert ":assumed-role/pyrun-jobs/pyrun-job-7" in identity["Arn"]
+    assert_no_secrets(plan.notes, section["access_key_id"], section["secret_access_key"], section["session_token"])
+    assert any(account.role_arn in note for note in plan.notes)
+
+    # Lithops itself takes the config, and looks for exactly the layer the publisher names for this runtime.
+    full = default_config(config_data=config)
+    # (Lithops' serverless handler adds user_agent before building the backend.)
+    backend = AWSLambdaBackend({**full["aws_lambda"], "user_agent": "pyrun-test"}, internal_storage=None)
+    publisher_user_id = aws.caller_user_id(aws.session_for(account))
+    _, layer_name = lithops_layer_names("3.11", publisher_user_id, namespace="pyrun-0123456789ab")
+    assert backend._format_layer_name(config["aws_lambda"]["runtime"]) == layer_name
+
+
+@pytest.mark.django_db
+def test_lambda_passes_the_platform_endpoint_override_on(tenants, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5999")
+    plan = lambda_plan(tenants, layer_runtime(tenants.org, keys_account(tenants.org)))
+    assert plan.env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5999"
+    assert "AWS endpoint: http://127.0.0.1:5999" in plan.notes
+
+
+@pytest.mark.django_db
+def test_lambda_without_a_cloud_account_is_a_user_error(tenants):
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, layer_runtime(tenants.org, None))
+    assert caught.value.id == "workspaces:user:cloud-account-required"
+
+
+@pytest.mark.django_db
+def test_lambda_needs_the_account_the_layer_was_published_with(tenants):
+    gone = keys_account(tenants.org, name="gone")
+    runtime = layer_runtime(tenants.org, gone)
+    gone.delete()
+    keys_account(tenants.org, name="another")
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, runtime)
+    assert caught.value.id == "job:user:layer-account-missing"
+
+
+@pytest.mark.django_db
+def test_another_orgs_account_is_never_used(tenants):
+    foreign = keys_account(tenants.other_org)
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, layer_runtime(tenants.org, foreign))
+    assert caught.value.id == "job:user:layer-account-missing"
+
+
+@pytest.mark.django_db
+def test_lambda_refuses_a_runtime_without_a_matching_layer(tenants):
+    account = keys_account(tenants.org)
+    unpublished = layer_runtime(tenants.org, account, lithops_runtime="")
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, unpublished)
+    assert caught.value.id == "job:platform:runtime-unusable"
+    # Lithops compares the runtime name with the job interpreter's Python: a 3.12 interpreter would not match.
+    other_python = layer_runtime(tenants.org, account, python_version="3.12.1", spec="1")
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, other_python)
+    assert caught.value.id == "job:platform:runtime-unusable"
+    assert "3.12.1" in caught.value.message
+
+
+@pytest.mark.django_db
+def test_lambda_settings_errors_come_from_the_workspace_rules(tenants):
+    runtime = layer_runtime(tenants.org, keys_account(tenants.org))
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, runtime, {**LAMBDA_SETTINGS, "lambda_execution_role": ""})
+    assert caught.value.id == "workspaces:user:lambda-role-required"
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, runtime, {**LAMBDA_SETTINGS, "storage": "localhost"})
+    assert caught.value.id == "workspaces:user:lambda-needs-s3"
+
+
+@pytest.mark.django_db
+def test_lithops_localhost_with_s3_storage_uses_the_org_account(tenants):
+    settings = with_defaults({"storage": "aws_s3", "storage_bucket": "data-bucket"})
+    backend = get_backend("lithops-localhost")
+    with pytest.raises(PyrunError) as caught:
+        backend.plan(job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=settings)
+    assert caught.value.id == "workspaces:user:cloud-account-required"
+    account = keys_account(tenants.org)
+    plan = backend.plan(job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=settings)
+    config = json.loads(plan.env["LITHOPS_CONFIG"])
+    assert config["aws_s3"]["storage_bucket"] == "data-bucket"
+    assert config["aws"]["secret_access_key"] == account.secret_access_key
+    assert "Lithops storage: s3://data-bucket (eu-west-1)" in plan.notes
+    assert_no_secrets(plan.notes, account.access_key_id, account.secret_access_key)
+
+
+# --- Dask ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_dask_local_env_lets_a_local_cluster_start(tenants, tmp_path):
+    plan = get_backend("dask-local").plan(
+        job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=with_defaults({"workers": 2})
+    )
+    assert plan.env == {
+        "DASK_TEMPORARY_DIRECTORY": "/tmp",
+        "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": "[]",
+        "DASK_DISTRIBUTED__WORKER__PRELOAD": "[]",
+        "PYRUN_DASK_WORKERS": "2",
+    }
+    scratch = tmp_path / "scratch"  # the sandbox's /tmp, on the host
+    env = {**plan.env, "DASK_TEMPORARY_DIRECTORY": str(scratch)}
+    out = run_python(
+        """
+        import os
+        import dask
+        from distributed import Client, LocalCluster
+        assert dask.config.get("distributed.worker.preload") == []
+        workers = int(os.environ["PYRUN_DASK_WORKERS"])
+        with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster:
+            with Client(cluster) as client:
+                print(len(client.scheduler_info()["workers"]), sum(client.gather(client.map(abs, range(-5, 5)))))
+        """,
+        env,
+        tmp_path,
+    )
+    assert out.split() == ["2", "25"]
+    assert scratch.is_dir()  # the workers' scratch space went where the plan said
+
+
+@pytest.mark.django_db
+def test_dask_local_agent_hook_preloads_into_scheduler_and_workers(tenants, tmp_path):
+    agent_dir = tmp_path / "agent"
+    agent_dir.mkdir()
+    (agent_dir / "pyrun_test_preload.py").write_text(
+        "import os\n"
+        "def dask_setup(server):\n"
+        "    with open(os.environ['MARKS'], 'a') as f:\n"
+        "        f.write(type(server).__name__ + '\\n')\n"
+    )
+    marks = tmp_path / "marks"
+    plan = DaskLocal(agent_modules=["pyrun_test_preload"]).plan(
+        job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=with_defaults({})
+    )
+    env = {**plan.env, "PYTHONPATH": str(agent_dir), "MARKS": str(marks), "DASK_TEMPORARY_DIRECTORY": str(tmp_path)}
+    run_python(
+        """
+        from distributed import Client, LocalCluster
+        with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster, Client(cluster) as c:
+            assert c.submit(sum, [1, 2]).result() == 3
+        """,
+        env,
+        tmp_path,
+    )
+    assert sorted(marks.read_text().split()) == ["Scheduler", "Worker"]
+
+
+@pytest.mark.django_db
+def test_dask_scheduler_address_alone_connects_a_client(tenants, tmp_path):
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=1,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address=":0",
+        local_directory=str(tmp_path / "cluster"),
+    )
+    with cluster:
+        address = cluster.scheduler_address
+        settings = with_defaults({"default_executor": "dask-scheduler", "dask_scheduler_address": address})
+        plan = get_backend("dask-scheduler").plan(
+            job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=settings
+        )
+        assert plan.env["DASK_SCHEDULER_ADDRESS"] == cluster.scheduler_address
+        out = run_python(
+            """
+            from distributed import Client
+            with Client(timeout=30) as client:
+                print(client.submit(pow, 6, 2).result())
+            """,
+            plan.env,
+            tmp_path,
+        )
+    assert out.strip() == "36"
+    assert plan.notes[0].startswith(f"Dask scheduler at {cluster.scheduler_address}")
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://scheduler:8786", "tls://10.0.0.5:8786", "tcp://[::1]:8786", "tcp://dask.example.com:1/"]
+)
+def test_scheduler_addresses_that_work(address):
+    assert validate_address(address) == address.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("scheduler:8786", "scheme"),
+        ("http://scheduler:8786", "scheme"),
+        ("tcp://scheduler", "port is missing"),
+        ("tcp://scheduler:0", "port is missing"),
+        ("tcp://scheduler:99999", "between 1 and 65535"),
+        ("tcp://:8786", "host is missing"),
+        ("tcp://user:pw@scheduler:8786", "credentials"),
+        ("tcp://scheduler:8786/path", "only a host and a port"),
+        ("tcp://scheduler:8786 ", "whitespace"),
+    ],
+)
+def test_scheduler_addresses_that_do_not(address, reason):
+    with pytest.raises(PyrunError) as caught:
+        validate_address(address)
+    assert caught.value.id == "job:user:bad-scheduler-address"
+    assert reason in caught.value.message
+
+
+@pytest.mark.django_db
+def test_dask_scheduler_without_an_address(tenants):
+    with pytest.raises(PyrunError) as caught:
+        get_backend("dask-scheduler").plan(
+            job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=with_defaults({})
+        )
+    assert caught.value.id == "workspaces:user:scheduler-address-required"
