@@ -4,28 +4,20 @@ publishing never fails a run or a transition."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
-logger = logging.getLogger(__name__)
+from pyrun_web.live import publish
 
 
 def group_name(job_id: int) -> str:
     return f"job-{job_id}"
 
 
-def _send(job_id: int, message: dict[str, Any]) -> None:
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group_name(job_id), message)
-    except Exception:  # Redis down or the layer misconfigured: the database still has everything
-        logger.warning("could not publish %s for job %s", message["type"], job_id, exc_info=True)
+def _send(job_id: int, message: dict) -> None:
+    publish(group_name(job_id), message)
 
 
 def state_message(job: Any) -> dict[str, Any]:

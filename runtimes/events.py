@@ -4,12 +4,7 @@ publishing never fails a build or a transition."""
 
 from __future__ import annotations
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
-logger = logging.getLogger(__name__)
+from pyrun_web.live import publish
 
 
 def group_name(runtime_id: int) -> str:
@@ -17,12 +12,7 @@ def group_name(runtime_id: int) -> str:
 
 
 def _send(runtime_id: int, message: dict) -> None:
-    try:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group_name(runtime_id), message)
-    except Exception:  # Redis down or the layer misconfigured: the database still has everything
-        logger.warning("could not publish %s for runtime %s", message["type"], runtime_id, exc_info=True)
+    publish(group_name(runtime_id), message)
 
 
 def publish_log(runtime_id: int, lines: list[tuple[int, str]]) -> None:

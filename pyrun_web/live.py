@@ -1,0 +1,43 @@
+"""Best-effort publishing of live events to a Channels group.
+
+Live events only spare clients a poll: every event is also in the database, and clients resume from a
+sequence number, so publishing never raises. While the channel layer (Redis) is down, the first failure is
+logged with its traceback and the rest are counted, then one line says when publishing works again; a worker
+streaming many jobs through an outage does not flood its log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_failures = 0
+
+
+def publish(group: str, message: dict[str, Any]) -> bool:
+    """Send ``message`` to ``group``; False (and logged as above) when the layer could not take it."""
+    global _failures
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        with _lock:
+            _failures += 1
+            first = _failures == 1
+        if first:
+            logger.warning("live events are not being published (%s to %s)", message.get("type"), group, exc_info=True)
+        return False
+    if _failures:
+        with _lock:
+            missed, _failures = _failures, 0
+        if missed:
+            logger.warning("live events are published again; %d could not be sent meanwhile", missed)
+    return True
