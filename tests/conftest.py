@@ -90,6 +90,33 @@ def celery_worker(transactional_db):
     stop_process(process)
 
 
+MOTO_REGION = "eu-west-1"
+
+
+@pytest.fixture
+def aws_mock(monkeypatch):
+    """Every boto3 call goes to moto (the AWS stand-in for tests); the platform's own credentials are fake and no
+    endpoint override from the environment leaks in."""
+    from moto import mock_aws
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", MOTO_REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "platform-testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
+    with mock_aws():
+        yield
+
+
+def make_bucket(name: str) -> None:
+    import boto3
+
+    boto3.client("s3", region_name=MOTO_REGION).create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": MOTO_REGION}
+    )
+
+
 def free_port() -> int:
     import socket
 

@@ -14,7 +14,6 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from jobs.backends import BACKENDS, backend_names, get_backend
 from jobs.backends.dask_local import DaskLocal
@@ -151,19 +150,6 @@ def test_lithops_localhost_defaults_to_one_worker_per_cpu(tenants):
 # --- AWS ------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def moto(monkeypatch):
-    """Every boto3 call goes to moto; the platform's own credentials are fake."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "platform-testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
-    with mock_aws():
-        yield
-
-
 def keys_account(org, **fields) -> CloudAccount:
     values = {"name": "lab", "region": REGION, "bucket": BUCKET, "auth_type": "access_keys"}
     values.update(access_key_id="AKIAORGKEY0000001234", secret_access_key="org-secret-key-value-0123456789")
@@ -234,7 +220,7 @@ def test_lambda_config_with_access_keys(tenants):
 
 
 @pytest.mark.django_db
-def test_lambda_with_a_role_gets_a_session_that_lithops_accepts(tenants, moto):
+def test_lambda_with_a_role_gets_a_session_that_lithops_accepts(tenants, aws_mock):
     from lithops.config import default_config
     from lithops.serverless.backends.aws_lambda.aws_lambda import AWSLambdaBackend
 

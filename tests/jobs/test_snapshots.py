@@ -15,12 +15,12 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from moto import mock_aws
 
 from jobs import snapshots
 from jobs.snapshots import create_snapshot, extract_archive, restore_snapshot, take_snapshot
 from pyrun_web.errors import PyrunError
 from pyrun_web.object_store import LocalObjectStore, ObjectNotFound, S3ObjectStore, get_object_store
+from tests.conftest import make_bucket
 
 REGION = "eu-west-1"
 BUCKET = "pyrun-test-objects"
@@ -363,18 +363,9 @@ def test_the_store_follows_the_setting(settings, tmp_path):
 
 
 @pytest.fixture
-def moto(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "platform-testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-        yield
+def moto(aws_mock):
+    make_bucket(BUCKET)
+    yield
 
 
 def test_s3_store_round_trips_a_snapshot(moto, tmp_path, settings):

@@ -13,7 +13,6 @@ import boto3
 import docker
 import httpx
 import pytest
-from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sts.models import sts_backends
 
@@ -22,6 +21,7 @@ from pyrun_web.tenancy.models import CloudAccount
 from runtimes.builders.base import BuildContext, BuildResult
 from runtimes.publishers import aws, ecr, lambda_layer
 from runtimes.publishers.lambda_layer import LAYER_UNZIPPED_LIMIT, lithops_layer_names, publish_layer
+from tests.conftest import make_bucket
 
 REGION = "eu-west-1"
 BUCKET = "pyrun-test-layers"
@@ -30,19 +30,9 @@ LOCAL_REGISTRY = "127.0.0.1:5000"
 
 
 @pytest.fixture
-def moto(monkeypatch):
-    """Every boto3 call in the test goes to moto (platform credentials are fake, no endpoint override)."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "platform-testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "platform-testing")
-    with mock_aws():
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-        yield
+def moto(aws_mock):
+    make_bucket(BUCKET)
+    yield
 
 
 def keys_account(**fields) -> CloudAccount:
