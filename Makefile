@@ -20,10 +20,11 @@ system-deps:
 up: install
 	$(VENV)/bin/pyrun-web up
 
-# Tests get their own throwaway data dir (and embedded Redis) unless the caller provides one.
+# Tests get their own throwaway data dir (and embedded Redis), removed afterwards, unless the caller names one.
 test: install system-deps
-	@export PYRUN_DATA_DIR=$${PYRUN_TEST_DATA_DIR:-$$(mktemp -d -t pyrun-test-XXXXXX)}; \
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@if [ -n "$$PYRUN_TEST_DATA_DIR" ]; then dir="$$PYRUN_TEST_DATA_DIR"; \
+	else dir=$$(mktemp -d -t pyrun-test-XXXXXX); trap 'rm -rf "$$dir"' EXIT; fi; \
+	PYRUN_DATA_DIR="$$dir" $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
