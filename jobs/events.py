@@ -16,10 +16,6 @@ def group_name(job_id: int) -> str:
     return f"job-{job_id}"
 
 
-def _send(job_id: int, message: dict) -> None:
-    publish(group_name(job_id), message)
-
-
 def state_message(job: Any) -> dict[str, Any]:
     return {
         "type": "job.state",
@@ -34,7 +30,7 @@ def state_message(job: Any) -> dict[str, Any]:
 def publish_state(job: Any) -> None:
     message = state_message(job)
     # After commit: a listener that reacts by reading the job must find the new state.
-    transaction.on_commit(lambda: _send(job.pk, message))
+    transaction.on_commit(lambda: publish(group_name(job.pk), message))
 
 
 def chunk_dict(chunk: Any) -> dict[str, Any]:
@@ -44,4 +40,6 @@ def chunk_dict(chunk: Any) -> dict[str, Any]:
 
 def publish_log(job_id: int, chunks: Sequence[Any]) -> None:
     if chunks:
-        _send(job_id, {"type": "job.log", "job": job_id, "chunks": [chunk_dict(chunk) for chunk in chunks]})
+        publish(
+            group_name(job_id), {"type": "job.log", "job": job_id, "chunks": [chunk_dict(chunk) for chunk in chunks]}
+        )

@@ -10,6 +10,10 @@ from pyrun_web.celery import BEAT_KEY, app
 from pyrun_web.redis import redis_client
 
 BEAT_STALE_SECONDS = 60
+# A worker ping waits its whole timeout on the broker; the endpoint is public and unthrottled, so one ping
+# per process serves every health request for this long.
+WORKERS_CACHE_SECONDS = 5.0
+_workers_seen: tuple[float, dict] | None = None
 
 
 def _timed(check) -> dict:
@@ -35,9 +39,15 @@ def _redis() -> None:
 
 
 def _workers() -> dict:
+    global _workers_seen
+    now = time.monotonic()
+    if _workers_seen is not None and now - _workers_seen[0] < WORKERS_CACHE_SECONDS:
+        return dict(_workers_seen[1])
     replies = app.control.ping(timeout=0.5) or []
     names = sorted(name for reply in replies for name in reply)
-    return {"ok": bool(names), "count": len(names), "names": names}
+    result = {"ok": bool(names), "count": len(names), "names": names}
+    _workers_seen = (now, result)
+    return dict(result)
 
 
 def _beat() -> dict:

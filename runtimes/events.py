@@ -11,15 +11,11 @@ def group_name(runtime_id: int) -> str:
     return f"runtime-{runtime_id}"
 
 
-def _send(runtime_id: int, message: dict) -> None:
-    publish(group_name(runtime_id), message)
-
-
 def publish_log(runtime_id: int, lines: list[tuple[int, str]]) -> None:
     if lines:
-        _send(runtime_id, {"type": "runtime.log", "runtime": runtime_id,
+        publish(group_name(runtime_id), {"type": "runtime.log", "runtime": runtime_id,
                            "lines": [{"seq": seq, "text": text} for seq, text in lines]})  # fmt: skip
 
 
 def publish_state(runtime_id: int, state: str) -> None:
-    _send(runtime_id, {"type": "runtime.state", "runtime": runtime_id, "state": state})
+    publish(group_name(runtime_id), {"type": "runtime.state", "runtime": runtime_id, "state": state})

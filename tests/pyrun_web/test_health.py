@@ -1,6 +1,22 @@
 import pytest
 from django.test import Client
 
+from pyrun_web import health
+
+
+@pytest.fixture(autouse=True)
+def _fresh_worker_check(monkeypatch):
+    monkeypatch.setattr(health, "_workers_seen", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repeated_health_calls_ping_the_workers_once_per_period(monkeypatch):
+    pings = []
+    monkeypatch.setattr(health.app.control, "ping", lambda timeout: pings.append(timeout) or [])
+    for _ in range(5):
+        assert Client().get("/api/v1/health/").json()["checks"]["workers"]["ok"] is False
+    assert len(pings) == 1
+
 
 @pytest.mark.django_db(transaction=True)
 def test_health_reports_degraded_without_a_worker():
