@@ -9,11 +9,10 @@ from typing import Any
 
 from django.db import transaction
 
+from monitoring.live import job_group as group_name
 from pyrun_web.live import publish
 
-
-def group_name(job_id: int) -> str:
-    return f"job-{job_id}"
+__all__ = ["chunk_dict", "group_name", "publish_log", "publish_state", "state_message"]
 
 
 def state_message(job: Any) -> dict[str, Any]:

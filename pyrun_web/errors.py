@@ -42,6 +42,8 @@ ERRORS: dict[str, ErrorDef] = {
     "sandbox:platform:bwrap-missing": ErrorDef(
         503, "The sandbox is unavailable: bwrap (Debian package bubblewrap) is not installed on this server."
     ),
+    # Live streams (websocket error messages)
+    "live:user:bad-message": ErrorDef(400, "Unusable message: {detail}."),
     # Workspace terminal (websocket close reasons and error frames)
     "terminal:user:bad-message": ErrorDef(400, "Unusable terminal message: {detail}."),
     "terminal:user:idle-timeout": ErrorDef(408, "The terminal was closed after a period without input."),

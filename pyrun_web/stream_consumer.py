@@ -1,0 +1,179 @@
+"""A websocket that follows one object's numbered streams (a job's log, task events, samples; a build's log) from
+a seq onwards, without gaps or duplicates, in at most ``FRAMES_PER_SECOND`` frames a second.
+
+How it stays exact: the consumer joins the object's Channels group *before* it reads the database, so nothing
+published after the read is missed; Channels hands group messages to a consumer one at a time, after
+``connect()`` returns, so they never interleave with that read. Each stream keeps a cursor (the last seq sent):
+a live item at or below it is a duplicate and dropped; a live message that starts beyond ``cursor + 1`` means
+something was not published (Redis was down, the group was full) and the stream is read from the database
+again, from the cursor. Writers publish only what they have committed, so the database always has it.
+
+Frames are ``{"type": "batch", "messages": [...]}``: everything that arrived in the last 100 ms, so a fan-out of
+thousands of events a second costs the browser ten frames, not thousands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from pyrun_web.errors import PyrunError, error_body
+from pyrun_web.ws_auth import TenantObjectConsumerMixin
+
+FRAMES_PER_SECOND = 10
+MAX_FRAME_BYTES = 4 * 1024**2  # what does not fit waits for the next frame (one oversized message goes alone)
+CATCH_UP_PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One numbered stream of the object: live messages of ``message_type`` carry their items in ``field``."""
+
+    name: str  # also the query parameter ``<name>_after``
+    message_type: str
+    field: str
+    # (object id, after seq, limit) → items as dicts with a "seq", oldest first. Runs in a thread.
+    read_after: Callable[[int, int, int], list[dict[str, Any]]]
+
+
+class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
+    """Subclasses set ``streams``, ``group_prefix`` and ``get_queryset``; they may override :meth:`snapshot`
+    (messages sent first, e.g. the current state) and :meth:`on_message` (client messages)."""
+
+    streams: tuple[Stream, ...] = ()
+    group_prefix = ""
+    passthrough_types: tuple[str, ...] = ()  # live messages without a seq, forwarded as they come (state)
+
+    async def connect(self) -> None:
+        found = await self.authorize()
+        if found is None:
+            return
+        self.object, self.membership = found
+        self.group = f"{self.group_prefix}-{self.object.pk}"
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        wanted = query.get("streams", [""])[-1]
+        names = {s.name for s in self.streams}
+        chosen = {n for n in wanted.split(",") if n in names} if wanted else names
+        self.active = [s for s in self.streams if s.name in chosen]
+        self.cursor = {s.name: _seq(query.get(f"{s.name}_after", ["0"])[-1]) for s in self.active}
+        self.outbox: list[str] = []
+        self.wakeup = asyncio.Event()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        for message in await self.snapshot():
+            self.queue(message)
+        for stream in self.active:
+            await self.catch_up(stream)
+        self.queue({"type": "synced", "cursors": dict(self.cursor)})
+        self.flusher = asyncio.create_task(self._flush_forever())
+
+    async def disconnect(self, code: int) -> None:
+        flusher = getattr(self, "flusher", None)
+        if flusher is not None:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "")
+            kind = message["type"]
+        except (ValueError, TypeError, KeyError):
+            self.queue_error(PyrunError("live:user:bad-message", detail="expected a JSON object with a type"))
+            return
+        await self.on_message(kind, message)
+
+    # --- For subclasses ----------------------------------------------------------------------------------
+
+    async def snapshot(self) -> list[dict[str, Any]]:
+        return []
+
+    async def on_message(self, kind: str, message: dict[str, Any]) -> None:
+        self.queue_error(PyrunError("live:user:bad-message", detail=f"unknown message type {kind!r}"))
+
+    # --- Streams -----------------------------------------------------------------------------------------
+
+    async def catch_up(self, stream: Stream) -> None:
+        """Send every item of ``stream`` after its cursor that the database holds now."""
+        while True:
+            items = await database_sync_to_async(stream.read_after)(self.object.pk, self.cursor[stream.name],
+                                                                    CATCH_UP_PAGE)  # fmt: skip
+            if not items:
+                return
+            self.cursor[stream.name] = items[-1]["seq"]
+            self.queue({"type": stream.message_type, stream.field: items})
+            if len(items) < CATCH_UP_PAGE:
+                return
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Group messages: one handler for every stream and pass-through type, routed here by type.
+        kind = message.get("type", "")
+        stream = next((s for s in getattr(self, "active", ()) if s.message_type == kind), None)
+        if stream is not None:
+            await self._live(stream, message)
+        elif kind in self.passthrough_types:
+            self.queue(message)
+        else:
+            await super().dispatch(message)
+
+    async def _live(self, stream: Stream, message: dict[str, Any]) -> None:
+        cursor = self.cursor[stream.name]
+        items = [item for item in message.get(stream.field, ()) if item["seq"] > cursor]
+        if not items:
+            return
+        if items[0]["seq"] != cursor + 1:
+            await self.catch_up(stream)  # a gap: the database has the missing items and these
+            return
+        self.cursor[stream.name] = items[-1]["seq"]
+        self.queue({**message, stream.field: items})
+
+    # --- Frames ------------------------------------------------------------------------------------------
+
+    def queue_error(self, error: PyrunError) -> None:
+        self.queue({"type": "error", **error_body(error.id, error.message)})
+
+    def queue(self, message: dict[str, Any]) -> None:
+        self.outbox.append(orjson.dumps(message).decode())
+        self.wakeup.set()
+
+    async def _flush_forever(self) -> None:
+        interval = 1.0 / FRAMES_PER_SECOND
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            sent_at = loop.time()
+            await self._send_frame()
+            if self.outbox:
+                self.wakeup.set()
+            await asyncio.sleep(max(0.0, interval - (loop.time() - sent_at)))
+
+    async def _send_frame(self) -> None:
+        if not self.outbox:
+            return
+        size, count = 0, 0
+        for part in self.outbox:
+            if count and size + len(part) > MAX_FRAME_BYTES:
+                break
+            size += len(part) + 1
+            count += 1
+        parts, self.outbox = self.outbox[:count], self.outbox[count:]
+        await self.send(text_data='{"type":"batch","messages":[' + ",".join(parts) + "]}")
+
+
+def _seq(value: str) -> int:
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        return 0
