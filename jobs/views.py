@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -10,6 +11,15 @@ from rest_framework.response import Response
 from jobs import services
 from jobs.models import Job
 from jobs.serializers import JobLogSerializer, JobSerializer, LogQuerySerializer, RunCreateSerializer
+from monitoring import export, metrics, tasks_query, timeline
+from monitoring.serializers import (
+    MetricsQuerySerializer,
+    MetricsSerializer,
+    TaskEventSerializer,
+    TaskQuerySerializer,
+    TimelineQuerySerializer,
+    TimelineSerializer,
+)
 from pyrun_web.api.viewsets import TenantViewSetMixin
 from workspaces.models import Workspace
 
@@ -66,3 +76,73 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         environment."""
         job = services.rerun(self.get_object(), request.user)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    # Monitoring: the task events of a job and what is computed from them (logic in monitoring/). The job's own
+    # filters (state, ordering...) are not theirs: filter_backends=[] keeps them out of get_object and the docs.
+
+    @extend_schema(parameters=[TaskQuerySerializer], responses=TaskEventSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def tasks(self, request, pk=None):
+        """The job's task events, paginated: a task has a `running` event and then a `finished` or `failed` one
+        (`current=true` keeps only the latest of each). Filter by status, phase, group, lane, key, framework or
+        `after` a seq; order by seq (default), start or duration."""
+        job = self.get_object()
+        query = TaskQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(tasks_query.task_events(job, query.validated_data))
+        return self.get_paginated_response(TaskEventSerializer(page, many=True).data)
+
+    @extend_schema(parameters=[TimelineQuerySerializer], responses=TimelineSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def timeline(self, request, pk=None):
+        """The Gantt chart of the window [start, end] (default: the whole job), `width` pixels wide: at most
+        `width` bars per row and `rows` rows whatever the task count. Tasks that share pixels of a row merge
+        into one bar (`count`, `statuses`); when few tasks are in the window every bar is one task (`exact`).
+        Running tasks are drawn to `now`."""
+        job = self.get_object()
+        query = TimelineQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(timeline.build_timeline(job, **query.validated_data))
+
+    @extend_schema(parameters=[MetricsQuerySerializer], responses=MetricsSerializer)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def metrics(self, request, pk=None):
+        """Task counts by status, durations (min/p50/p95/max of finished tasks), peak concurrency, stragglers,
+        Lithops cold starts and per-group counts, plus the job's resource series (at most `points` points)."""
+        job = self.get_object()
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(metrics.build_metrics(job, max_points=query.validated_data["points"]))
+
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A Chrome trace.")}
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="export/trace",
+        url_name="export-trace",
+        filter_backends=[],
+        content_negotiation_class=export.DownloadNegotiation,
+    )
+    def export_trace(self, request, pk=None):
+        """Download the task events as a Chrome trace (Trace Event Format: open it in https://ui.perfetto.dev or
+        chrome://tracing): one complete event per task phase on the lane it ran on, times in microseconds since
+        the first task started."""
+        job = self.get_object()
+        return export.download(request, export.trace_chunks(job), "application/json", export.filename(job, "json"))
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per event.")})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="export/csv",
+        url_name="export-csv",
+        filter_backends=[],
+        content_negotiation_class=export.DownloadNegotiation,
+    )
+    def export_csv(self, request, pk=None):
+        """Download every task event as CSV: seq, framework, group, key, phase, status, lane, start, end (epoch
+        seconds), duration (seconds), error."""
+        job = self.get_object()
+        return export.download(request, export.csv_chunks(job), "text/csv; charset=utf-8", export.filename(job, "csv"))

@@ -1,0 +1,194 @@
+"""Query parameters and response shapes of the monitoring routes of a job (tasks, timeline, metrics).
+
+The timeline and metrics payloads are built as plain dicts and sent as they are (100k tasks must not go through
+serializer fields one by one): their serializers here document the shape for OpenAPI.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from monitoring import metrics, timeline
+from monitoring.models import Framework, Phase, TaskEvent, TaskStatus
+from monitoring.tasks_query import ORDERINGS
+
+
+class TaskQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    phase = serializers.ChoiceField(choices=Phase.choices, required=False)
+    framework = serializers.ChoiceField(choices=Framework.choices, required=False)
+    group = serializers.CharField(required=False, help_text="A Lithops map (`<executor>/<job>`) or a Dask prefix.")
+    lane = serializers.CharField(required=False)
+    key = serializers.CharField(required=False)
+    after = serializers.IntegerField(min_value=0, required=False, help_text="Only events with a larger seq.")
+    ordering = serializers.ChoiceField(
+        choices=list(ORDERINGS), default="seq", help_text="seq (default), start or duration; `-` for descending."
+    )
+    current = serializers.BooleanField(
+        default=False,
+        help_text="Only each task's current event: its finished/failed event, or its running one while it runs.",
+    )
+
+
+class TaskEventSerializer(serializers.ModelSerializer):
+    duration = serializers.FloatField(read_only=True, allow_null=True, help_text="Seconds; null while running.")
+
+    class Meta:
+        model = TaskEvent
+        fields = ["seq", "framework", "group", "key", "phase", "status", "lane", "start", "end", "duration", "error",
+                  "figures"]  # fmt: skip
+        read_only_fields = fields
+
+
+class TimelineQuerySerializer(serializers.Serializer):
+    start = serializers.FloatField(required=False, help_text="Window start, epoch seconds (default: first task).")
+    end = serializers.FloatField(required=False, help_text="Window end, epoch seconds (default: last end, or now).")
+    width = serializers.IntegerField(
+        min_value=10, max_value=timeline.MAX_WIDTH, default=timeline.DEFAULT_WIDTH, help_text="Pixels."
+    )
+    rows = serializers.IntegerField(
+        min_value=1,
+        max_value=timeline.MAX_ROWS,
+        default=timeline.DEFAULT_ROWS,
+        help_text="At most this many rows: with more lanes, neighbouring lanes share a row.",
+    )
+    group = serializers.CharField(required=False, help_text="Only the tasks of this group.")
+    phase = serializers.ChoiceField(choices=Phase.choices, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if "start" in attrs and "end" in attrs and attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        return attrs
+
+
+class TimelineWindowSerializer(serializers.Serializer):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    width = serializers.IntegerField()
+    seconds_per_pixel = serializers.FloatField()
+
+
+class TimelineRowSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    label = serializers.CharField()
+    lanes = serializers.ListField(child=serializers.CharField())
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    running = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class TimelineGroupSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    framework = serializers.CharField()
+    tasks = serializers.IntegerField(help_text="Tasks of the group in the whole job (task/compute phases).")
+    running = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    start = serializers.FloatField()
+    end = serializers.FloatField(allow_null=True)
+    in_window = serializers.IntegerField(help_text="Bars of the group (all phases) in the window.")
+
+
+class TimelineBarSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    lane = serializers.CharField(allow_null=True, help_text="Null when the bar merges tasks of several lanes.")
+    start = serializers.FloatField()
+    end = serializers.FloatField(help_text="A running task ends at `now`.")
+    count = serializers.IntegerField(help_text="Tasks merged into this bar (1: the bar is that task).")
+    status = serializers.CharField(help_text="The most notable status of its tasks: failed, running, finished.")
+    statuses = serializers.DictField(child=serializers.IntegerField(), help_text="Its tasks by status.")
+    key = serializers.CharField(allow_null=True, help_text="The task's key when `count` is 1.")
+    group = serializers.CharField(allow_null=True)
+    phase = serializers.CharField(allow_null=True)
+    seq = serializers.IntegerField(allow_null=True, help_text="The task's event seq when `count` is 1.")
+
+
+class TimelineSerializer(serializers.Serializer):
+    window = TimelineWindowSerializer()
+    now = serializers.FloatField(help_text="Where running tasks are drawn to: now, or the job's end.")
+    exact = serializers.BooleanField(help_text="Every bar is one task (nothing was merged).")
+    tasks = serializers.IntegerField(help_text="Tasks in the window (the counts of the bars add up to it).")
+    lanes = serializers.IntegerField(help_text="Lanes of the job.")
+    rows = TimelineRowSerializer(many=True)
+    groups = TimelineGroupSerializer(many=True)
+    bars = TimelineBarSerializer(many=True)
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    points = serializers.IntegerField(
+        min_value=10, max_value=metrics.MAX_POINTS, default=metrics.MAX_POINTS, help_text="Resource points at most."
+    )
+
+
+class DurationsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    min = serializers.FloatField(allow_null=True)
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+
+
+class StragglerSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    group = serializers.CharField()
+    lane = serializers.CharField()
+    start = serializers.FloatField()
+    duration = serializers.FloatField()
+
+
+class StragglersSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    threshold = serializers.FloatField(allow_null=True, help_text="Seconds: max(3 * p50, p95).")
+    count = serializers.IntegerField()
+    tasks = StragglerSerializer(many=True, help_text="The slowest 20 at most.")
+
+
+class ColdStartsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Lithops tasks that ran on a cold worker.")
+    reported = serializers.IntegerField(help_text="Lithops tasks that reported whether their worker was cold.")
+
+
+class GroupMetricsSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    framework = serializers.CharField()
+    tasks = serializers.IntegerField()
+    running = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    start = serializers.FloatField()
+    end = serializers.FloatField(allow_null=True)
+
+
+class ResourcePointSerializer(serializers.Serializer):
+    t = serializers.FloatField(help_text="Epoch seconds of the last sample of the point.")
+    cpu_percent = serializers.FloatField(help_text="Mean over the point's samples; 200 = two busy cores.")
+    rss_bytes = serializers.IntegerField(help_text="Peak over the point's samples.")
+    processes = serializers.IntegerField()
+    read_bytes_per_s = serializers.FloatField(allow_null=True)
+    write_bytes_per_s = serializers.FloatField(allow_null=True)
+    net_sent_bytes_per_s = serializers.FloatField(allow_null=True, help_text="The host's, not only the job's.")
+    net_recv_bytes_per_s = serializers.FloatField(allow_null=True)
+
+
+class ResourceSeriesSerializer(serializers.Serializer):
+    samples = serializers.IntegerField()
+    samples_per_point = serializers.IntegerField()
+    peak_rss_bytes = serializers.IntegerField(allow_null=True)
+    peak_cpu_percent = serializers.FloatField(allow_null=True)
+    points = ResourcePointSerializer(many=True)
+
+
+class MetricsSerializer(serializers.Serializer):
+    tasks = serializers.IntegerField(help_text="Tasks (task/compute phases), each counted once.")
+    statuses = StatusCountsSerializer()
+    durations = DurationsSerializer(help_text="Of finished tasks, seconds; percentiles interpolated linearly.")
+    peak_concurrency = serializers.IntegerField()
+    peak_at = serializers.FloatField(allow_null=True)
+    stragglers = StragglersSerializer()
+    cold_starts = ColdStartsSerializer()
+    groups = GroupMetricsSerializer(many=True)
+    resources = ResourceSeriesSerializer()

@@ -1,0 +1,77 @@
+"""Which task event rows to read: the filtered list of the tasks API, and each task's current row.
+
+A task (one key and phase) has a ``running`` row and, once it ends, a ``finished`` or ``failed`` row. Counting
+or drawing tasks must use one row per task: the ending row when there is one, else the running row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.utils import timezone
+
+from jobs.models import Job
+from monitoring.models import Phase, TaskEvent, TaskStatus
+
+# The phases that are a whole task (a Lithops call, a Dask compute); transfers and disk phases only add bars.
+PRIMARY_PHASES = (Phase.TASK.value, Phase.COMPUTE.value)
+
+ORDERINGS = {
+    "seq": ["seq"],
+    "-seq": ["-seq"],
+    "start": ["start", "seq"],
+    "-start": ["-start", "-seq"],
+    # Running rows have no duration: they sort last either way.
+    "duration": [F("duration").asc(nulls_last=True), "seq"],
+    "-duration": [F("duration").desc(nulls_last=True), "-seq"],
+}
+
+
+def open_seqs(job: Job) -> QuerySet:
+    """The seq of the last running row of each task that has no ending row: a subquery, grouped over the job's
+    rows by the database (events are written too fast for a second index, on key, to be kept)."""
+    return (
+        TaskEvent.objects.filter(job=job)
+        .order_by()
+        .values("key", "phase")
+        .annotate(ended=Count("id", filter=~Q(status=TaskStatus.RUNNING)), last=Max("seq"))
+        .filter(ended=0)
+        .values("last")
+    )
+
+
+def current_rows(job: Job) -> QuerySet[TaskEvent]:
+    """One row per task: its ending row, or its running row while it runs."""
+    return TaskEvent.objects.filter(job=job).filter(~Q(status=TaskStatus.RUNNING) | Q(seq__in=open_seqs(job)))
+
+
+def ended_rows(job: Job) -> QuerySet[TaskEvent]:
+    """The ending rows (a task has at most one): the tasks that ended, without grouping anything."""
+    return TaskEvent.objects.filter(job=job).exclude(status=TaskStatus.RUNNING)
+
+
+def running_rows(job: Job) -> QuerySet[TaskEvent]:
+    """The running row of each task still running (usually few, even in a job of 100k tasks)."""
+    return TaskEvent.objects.filter(job=job, seq__in=open_seqs(job))
+
+
+def task_events(job: Job, filters: dict[str, Any]) -> QuerySet[TaskEvent]:
+    """The rows of the tasks API: ``filters`` are the validated query parameters (see ``TaskQuerySerializer``)."""
+    queryset = current_rows(job) if filters.get("current") else TaskEvent.objects.filter(job=job)
+    exact = {
+        name: filters[name] for name in ("status", "phase", "group", "lane", "key", "framework") if filters.get(name)
+    }
+    queryset = queryset.filter(**exact)
+    if filters.get("after") is not None:
+        queryset = queryset.filter(seq__gt=filters["after"])
+    queryset = queryset.annotate(duration=F("end") - F("start"))
+    return queryset.order_by(*ORDERINGS[filters.get("ordering") or "seq"])
+
+
+def open_end(job: Job, now: datetime | None = None) -> float:
+    """Where a task still running is drawn to: the job's end when it has ended (its tasks ended with it), else
+    now."""
+    moment = job.finished_at or now or timezone.now()
+    return moment.timestamp()
