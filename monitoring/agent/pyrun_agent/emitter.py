@@ -1,0 +1,257 @@
+"""The per-process sender of task events to the runner's socket (format: ``monitoring/wire.py``).
+
+Two ways in:
+
+* :meth:`Emitter.put` / :meth:`Channel.put` queue an event (or, for a :class:`Channel`, a raw item its converter
+  turns into events later) and return at once. A daemon thread, started on the first event, sends a batch (one
+  JSON array per line) as soon as ``BATCH`` items wait or ``LINGER`` seconds after the first one started waiting.
+  The producer's cost is a deque append and a length check: conversion and JSON happen in the thread.
+* :meth:`Emitter.send_now` writes at once, for processes that may end without running ``atexit`` (Lithops worker
+  processes leave with ``os._exit``). A Unix socket write costs microseconds.
+
+Nothing here raises into the caller or blocks it for long: a missing socket or a runner that went away drops the
+events (counted in ``dropped``), a connection is retried at most every ``RECONNECT_SECONDS``, and a write that
+cannot finish within ``SEND_TIMEOUT`` seconds gives the connection up. Queued events are flushed at exit; a forked
+child starts with empty queues, no connection and no thread of its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+from collections import deque
+
+SOCKET_ENV = "PYRUN_AGENT_SOCKET"
+BATCH = 500  # items per line, and how many waiting items wake the thread before LINGER is up
+LINGER = 0.02
+SEND_TIMEOUT = 2.0
+RECONNECT_SECONDS = 1.0
+
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+class Channel:
+    """A queue of raw items that ``convert`` (called in the emitter's thread) turns into a list of events, so a
+    hot producer such as a Dask scheduler plugin only appends a tuple."""
+
+    __slots__ = ("_emitter", "convert", "queue")
+
+    def __init__(self, emitter: Emitter, convert) -> None:
+        self._emitter = emitter
+        self.convert = convert
+        self.queue: deque = deque()
+
+    def put(self, item) -> None:
+        queue = self.queue
+        queue.append(item)
+        n = len(queue)
+        if n == 1 or n == BATCH or self._emitter.closing:
+            self._emitter.wake()
+
+
+def _as_list(event):
+    return (event,)
+
+
+class Emitter:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.sent = 0  # events written to the socket
+        self.dropped = 0  # events lost: no socket, runner gone, or an event the converter could not read
+        self.closing = False  # at exit: every put is sent at once, since the thread may not run again
+        self._events = Channel(self, _as_list)
+        self._channels = [self._events]
+        self._reset()
+
+    def _reset(self) -> None:
+        self._wake = threading.Event()
+        self._lock = threading.Lock()  # one writer on the socket at a time
+        self._start_lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._retry_at = 0.0
+        self._thread: threading.Thread | None = None
+
+    # -- producers ---------------------------------------------------------------------------------------------
+
+    def channel(self, convert) -> Channel:
+        channel = Channel(self, convert)
+        self._channels.append(channel)
+        return channel
+
+    def put(self, event: dict) -> None:
+        self._events.put(event)
+
+    def wake(self) -> None:
+        if self.closing:
+            self.flush()
+            return
+        if self._thread is None:
+            self._start()
+        self._wake.set()
+
+    def send_now(self, events: list) -> None:
+        """Write ``events`` before returning (the process may be gone before the thread would send them)."""
+        try:
+            self._write((_encode(events) + "\n").encode(), len(events))
+        except Exception:
+            self.dropped += len(events)
+
+    # -- the sending side --------------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="pyrun-agent", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _waiting(self) -> int:
+        return sum(len(channel.queue) for channel in self._channels)
+
+    def _run(self) -> None:
+        wake = self._wake
+        while True:
+            try:
+                wake.clear()
+                if not self._waiting():
+                    wake.wait()
+                    continue
+                deadline = time.monotonic() + LINGER
+                while self._waiting() < BATCH:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    wake.clear()
+                    wake.wait(left)
+                self.flush()
+            except Exception:  # noqa: S112 - the thread must outlive any bad event
+                continue
+
+    def _drain(self) -> list:
+        events: list = []
+        for channel in self._channels:
+            queue, convert = channel.queue, channel.convert
+            while True:
+                try:
+                    item = queue.popleft()
+                except IndexError:
+                    break
+                try:
+                    events.extend(convert(item))
+                except Exception:
+                    self.dropped += 1
+        return events
+
+    def flush(self, timeout: float = SEND_TIMEOUT) -> None:
+        """Send every waiting event now."""
+        if not self._lock.acquire(timeout=timeout):
+            return  # another writer is stuck on a full socket: its timeout ends it, these go with the next flush
+        try:
+            events = self._drain()
+            if not events:
+                return
+            lines = [_encode(events[i : i + BATCH]) for i in range(0, len(events), BATCH)]
+            self._write_locked(("\n".join(lines) + "\n").encode(), len(events))
+        finally:
+            self._lock.release()
+
+    def _write(self, data: bytes, count: int) -> None:
+        if not self._lock.acquire(timeout=SEND_TIMEOUT):
+            self.dropped += count
+            return
+        try:
+            self._write_locked(data, count)
+        finally:
+            self._lock.release()
+
+    def _write_locked(self, data: bytes, count: int) -> None:
+        sock = self._sock
+        if sock is None:
+            sock = self._connect()
+            if sock is None:
+                self.dropped += count
+                return
+        try:
+            sock.sendall(data)
+        except OSError:
+            # A half-written line is the runner's to discard (it counts a malformed line); never resend it.
+            self._disconnect()
+            self.dropped += count
+            return
+        self.sent += count
+
+    def _connect(self) -> socket.socket | None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(SEND_TIMEOUT)
+            sock.connect(self.path)
+        except OSError:
+            sock.close()
+            self._retry_at = now + RECONNECT_SECONDS
+            return None
+        self._sock = sock
+        return sock
+
+    def _disconnect(self) -> None:
+        sock, self._sock = self._sock, None
+        self._retry_at = time.monotonic() + RECONNECT_SECONDS
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    # -- process life ------------------------------------------------------------------------------------------
+
+    def at_exit(self) -> None:
+        self.closing = True
+        self.flush()
+
+    def after_fork_in_child(self) -> None:
+        # The parent's queued events and connection stay the parent's: sending them here would duplicate them or
+        # interleave two writers on one stream. Closing our copy of the socket leaves the parent's open.
+        sock = self._sock
+        for channel in self._channels:
+            channel.queue.clear()
+        self._reset()
+        self.sent = self.dropped = 0
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+_emitter: Emitter | None = None
+_emitter_lock = threading.Lock()
+
+
+def get() -> Emitter | None:
+    """This process's emitter, or None when the job has no agent socket."""
+    global _emitter
+    if _emitter is not None:
+        return _emitter
+    path = os.environ.get(SOCKET_ENV)
+    if not path:
+        return None
+    with _emitter_lock:
+        if _emitter is None:
+            emitter = Emitter(path)
+            atexit.register(emitter.at_exit)
+            _emitter = emitter
+    return _emitter
+
+
+def _after_fork_in_child() -> None:
+    global _emitter_lock
+    _emitter_lock = threading.Lock()
+    if _emitter is not None:
+        _emitter.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
