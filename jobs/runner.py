@@ -25,7 +25,6 @@ import logging
 import os
 import queue
 import re
-import resource
 import shlex
 import shutil
 import signal
@@ -37,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 from django.conf import settings
 from django.db import connections
 from django.db.models import Max
@@ -45,6 +43,10 @@ from django.db.models import Max
 from jobs import events
 from jobs.models import Job, JobState, LogChunk
 from jobs.services import dispatch_queued, scratch_dir
+from monitoring import live as monitoring_live
+from monitoring.ingest import EventIngest
+from monitoring.injection import inject
+from monitoring.samples import ProcessTreeSampler
 from pyrun_web import sandbox
 from pyrun_web.errors import PyrunError
 from pyrun_web.sandbox import ResourceLimits, SandboxSpec
@@ -55,6 +57,7 @@ FLUSH_SECONDS = 0.1  # output reaches the database and the websocket at most thi
 FLUSH_BYTES = 256 * 1024  # ... or as soon as this much is waiting
 CHUNK_CHARS = 64 * 1024  # largest chunk row
 MAX_LOG_BYTES = 64 * 1024**2  # a job printing without end must not fill the database
+LOOP_SECONDS = 0.02  # longest wait for output before the loop looks at task events, state and samples again
 STATE_POLL_SECONDS = 0.25  # how quickly a cancel (or a reaper) is noticed
 HEARTBEAT_SECONDS = 3.0  # well under PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS
 SAMPLE_SECONDS = 1.0
@@ -143,40 +146,6 @@ class JobLog:
         return len(rows)
 
 
-# --- Resource usage ----------------------------------------------------------------------------------------
-
-
-class UsageSampler:
-    """CPU seconds and peak RSS of the sandbox's process tree: sampled with psutil while it runs (processes that
-    ended count through their parent's ``children_*`` times), completed by the rusage of the reaped sandbox."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.cpu_seconds = 0.0
-        self.peak_rss = 0
-
-    def sample(self) -> None:
-        try:
-            root = psutil.Process(self.pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return
-        rss, cpu = 0, 0.0
-        for proc in tree:
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                cpu += times.user + times.system + times.children_user + times.children_system
-                rss += proc.memory_info().rss
-        self.cpu_seconds = max(self.cpu_seconds, cpu)
-        self.peak_rss = max(self.peak_rss, rss)
-
-    def reaped(self, usage: resource.struct_rusage) -> None:
-        # Everything the tree used (its init reaps every orphan); maxrss is its largest single process, which is
-        # all a job too short to be sampled leaves to go by.
-        self.cpu_seconds = max(self.cpu_seconds, usage.ru_utime + usage.ru_stime)
-        self.peak_rss = max(self.peak_rss, usage.ru_maxrss * 1024)
-
-
 # --- Running the process -----------------------------------------------------------------------------------
 
 
@@ -222,14 +191,24 @@ def _normal_exit_code(code: int) -> int:
 
 
 class Supervisor:
-    """Streams one sandboxed process into the job log and stops it on cancel, reap or time limit."""
+    """Streams one sandboxed process into the job log (and its agent's task events and resource samples into
+    monitoring) and stops it on cancel, reap or time limit."""
 
-    def __init__(self, job: Job, log: JobLog, process: sandbox.SandboxProcess, max_seconds: int) -> None:
+    def __init__(
+        self,
+        job: Job,
+        log: JobLog,
+        process: sandbox.SandboxProcess,
+        max_seconds: int,
+        ingest: EventIngest | None = None,
+    ) -> None:
         self.job = job
         self.log = log
         self.process = process
         self.max_seconds = max_seconds
-        self.usage = UsageSampler(process.pid)
+        self.ingest = ingest
+        self.usage = ProcessTreeSampler(process.pid)
+        self.next_sample_seq = 1
         self.outcome = Outcome()
         self.queue: queue.Queue = queue.Queue()
         self.decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in (STDOUT, STDERR)}
@@ -247,10 +226,12 @@ class Supervisor:
         next_poll = next_beat = next_sample = started
         exited_at: float | None = None
         while True:
-            self._drain(timeout=0.05)
+            self._drain(timeout=LOOP_SECONDS)
             now = time.monotonic()
             if self.log.due():
                 self.log.flush()
+            if self.ingest is not None and self.ingest.due():
+                self.ingest.flush()
             if exited_at is None and _has_exited(self.process.pid):
                 exited_at = now
                 self.outcome.process_limit_hit = _pids_limit_hits(self.process) > 0
@@ -273,7 +254,7 @@ class Supervisor:
                 self.job.beat()
             if now >= next_sample and exited_at is None:
                 next_sample = now + SAMPLE_SECONDS
-                self.usage.sample()
+                self._sample()
         self.process.kill_all()  # anything left (a fallback sandbox's daemon holding the pipes)
         code = self._reap()
         for reader in readers:
@@ -286,6 +267,14 @@ class Supervisor:
             self.process.stderr.close()
         self.outcome.exit_code = _normal_exit_code(code)
         return self.outcome
+
+    def _sample(self) -> None:
+        sample = self.usage.sample(self.next_sample_seq, self.job.pk)
+        if sample is None:
+            return
+        sample.save(force_insert=True)
+        self.next_sample_seq += 1
+        monitoring_live.publish_samples(self.job.pk, [sample])
 
     def _reap(self) -> int:
         """Reap the sandbox with its resource usage; Popen then only releases the sandbox's host resources."""
@@ -571,15 +560,43 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
         log.system(note)
     limits = ResourceLimits.for_org(job.org.limits)
     max_seconds = job.org.limits.max_job_seconds
+    ingest = _start_ingest(job, log)
+    agent = inject(ingest)
     spec = SandboxSpec(
         argv=[str(interpreter), entry, *job.args],
         workdir=scratch,
         runtime_prefixes=runtime.interpreter_prefixes,
-        ro_binds=plan.ro_binds,
+        ro_binds=[*plan.ro_binds, *agent.ro_binds],
+        rw_binds=agent.rw_binds,
         # The plan's variables win over the user's (reserved names are refused at creation anyway).
-        env={**job.env, **plan.env, "PYTHONUNBUFFERED": "1"},
+        env={**job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"},
         limits=limits,
     )
+    try:
+        _start_and_supervise(job, log, spec, limits, max_seconds, entry, ingest)
+    finally:
+        if ingest is not None:
+            ingest.close()
+
+
+def _start_ingest(job: Job, log: JobLog) -> EventIngest | None:
+    try:
+        return EventIngest(job.pk).start()
+    except OSError as exc:  # the job runs on; only its task events are missing
+        logger.warning("job %s: no agent socket (%s)", job.pk, exc)
+        log.system(f"Task monitoring is off for this run: {exc}")
+        return None
+
+
+def _start_and_supervise(
+    job: Job,
+    log: JobLog,
+    spec: SandboxSpec,
+    limits: ResourceLimits,
+    max_seconds: int,
+    entry: str,
+    ingest: EventIngest | None,
+) -> None:
     log.system(
         f"Limits: {_human_bytes(limits.memory_bytes or 0) if limits.memory_bytes else 'no'} memory, "
         f"{limits.max_processes or 'no limit on'} processes, {max_seconds} s"
@@ -591,13 +608,15 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
         return
     process = sandbox.popen(spec, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     started = time.monotonic()
-    supervisor = Supervisor(job, log, process, max_seconds)
+    supervisor = Supervisor(job, log, process, max_seconds, ingest)
     try:
         outcome = supervisor.run()
     finally:
         process.kill_all()
         if process.returncode is None:
             process.wait()
+    if ingest is not None:
+        ingest.close()  # every event is written before the job's end is: a client seeing the end sees them all
     usage = supervisor.usage
     job.record(cpu_seconds=round(usage.cpu_seconds, 3), peak_rss_bytes=usage.peak_rss or None)
     _finish(job, log, outcome, limits, time.monotonic() - started)

@@ -59,15 +59,20 @@ def _time(value: Any) -> float | None:
 def _figures(value: Any) -> dict[str, Any]:
     if type(value) is not dict or not value:
         return {}
-    # The agent's own figures (short names, finite numbers) need no cleaning.
-    if len(value) <= MAX_FIGURES and all(
-        type(name) is str
-        and len(name) <= 64
-        and (item is None or type(item) in _PLAIN)
-        and (type(item) is not float or -math.inf < item < math.inf)
-        for name, item in value.items()
-    ):
-        return value
+    # The agent's own figures (short names, finite numbers) need no cleaning: checked with a plain loop, the
+    # fastest way in CPython (this runs for every event).
+    if len(value) <= MAX_FIGURES:
+        for name, item in value.items():
+            kind = type(item)
+            if type(name) is not str or len(name) > 64:
+                break
+            if kind is float:
+                if not -math.inf < item < math.inf:
+                    break
+            elif item is not None and kind is not int and kind is not bool:
+                break
+        else:
+            return value
     kept: dict[str, Any] = {}
     for name, item in value.items():
         if len(kept) >= MAX_FIGURES:
@@ -79,9 +84,6 @@ def _figures(value: Any) -> dict[str, Any]:
         if item is None or isinstance(item, (bool, int, float)) or (isinstance(item, str) and len(item) <= 200):
             kept[name[:64]] = item
     return kept
-
-
-_PLAIN = frozenset({bool, int, float})
 
 
 def parse_event(raw: Any) -> Event | None:

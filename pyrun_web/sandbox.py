@@ -126,6 +126,8 @@ class SandboxSpec:
     runtime_prefixes: Sequence[Path] = field(default_factory=lambda: (default_runtime_prefix(),))
     # More host paths bound read-only at the same path (e.g. the monitoring agent).
     ro_binds: Sequence[Path] = ()
+    # Host directories bound read-write at the same path (e.g. the folder of the runner's monitoring socket).
+    rw_binds: Sequence[Path] = ()
     # Added to the base environment (HOME, TMPDIR, PATH, LANG) and wins over it.
     env: Mapping[str, str] = field(default_factory=dict)
     limits: ResourceLimits = field(default_factory=ResourceLimits)
@@ -203,6 +205,8 @@ def build_argv(spec: SandboxSpec, bwrap: str = "bwrap") -> list[str]:
         argv += ["--tmpfs", target]
     for path in [*spec.runtime_prefixes, *spec.ro_binds]:
         argv += ["--ro-bind", str(path), str(path)]
+    for path in spec.rw_binds:
+        argv += ["--bind", str(path), str(path)]
     argv += ["--bind", str(Path(spec.workdir).resolve()), WORKDIR]
     # The root itself is a tmpfs bwrap builds the tree on; read-only, nobody can fill it.
     argv += ["--remount-ro", "/", "--chdir", WORKDIR, "--", *spec.argv]
@@ -258,14 +262,14 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
 
 
 def _check_binds(spec: SandboxSpec) -> None:
-    """Refuse any read-only bind that would expose the platform's data dir (a programming error)."""
+    """Refuse any bind that would expose the platform's data dir (a programming error)."""
     protected = [Path(settings.DATA_DIR).resolve(), Path(settings.WORKSPACES_ROOT).resolve()]
     workdir = Path(spec.workdir).resolve()
     if not workdir.is_dir():
         raise ValueError(f"sandbox workdir {workdir} is not a directory")
     if any(secret.is_relative_to(workdir) for secret in protected):
         raise ValueError(f"sandbox workdir {workdir} would expose the platform's data")
-    for path in [*spec.runtime_prefixes, *spec.ro_binds]:
+    for path in [*spec.runtime_prefixes, *spec.ro_binds, *spec.rw_binds]:
         resolved = Path(path).resolve()
         if not resolved.is_absolute() or not resolved.exists():
             raise ValueError(f"sandbox bind {path} does not exist")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobs.backends.base import LaunchPlan
+from monitoring.injection import DASK_PRELOAD_MODULES
 from runtimes.models import Runtime
 
 SANDBOX_TMP = "/tmp"  # noqa: S108 (the sandbox's private tmpfs, see pyrun_web.sandbox.TMPDIR)
@@ -29,9 +30,9 @@ def preload_env(agent_modules: Sequence[str]) -> dict[str, str]:
 class DaskLocal:
     name = "dask-local"
     target = Runtime.Target.LOCAL.value
-    # Monitoring hook: the modules of the in-job agent (importable in the sandbox; the monitoring app adds their
-    # folder to the plan's ro_binds and PYTHONPATH). Empty until the agent exists.
-    agent_modules: Sequence[str] = ()
+    # The in-job agent's modules: importable in the sandbox because the runner puts the agent's folder on
+    # PYTHONPATH (monitoring.injection).
+    agent_modules: Sequence[str] = DASK_PRELOAD_MODULES
 
     def __init__(self, agent_modules: Sequence[str] | None = None) -> None:
         if agent_modules is not None:

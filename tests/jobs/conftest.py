@@ -6,54 +6,12 @@ so a broken quota would show as two jobs running at once); each test still gets 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import stop_process, worker_env
 from tests.tenants import Tenants
 
 TERMINAL = {"succeeded", "failed", "cancelled", "timed_out"}
-
-
-@pytest.fixture(scope="module")
-def _module_worker(django_db_setup, django_db_blocker, redis_server):
-    from pyrun_web.celery import app
-
-    name = f"jobs-{os.getpid()}-{time.monotonic_ns()}@{os.uname().nodename}"
-    with django_db_blocker.unblock():
-        env = worker_env()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "pyrun_web", "worker", "-l", "WARNING", "-c", "2",
-         "--without-mingle", "--without-gossip", "-n", name, "-Q", "celery,builds"],
-        env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5, destination=[name]):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the jobs worker did not start")
-    yield process
-    stop_process(process)
-
-
-@pytest.fixture
-def jobs_worker(_module_worker, transactional_db):
-    """The module's worker, for a test whose data is committed (the worker reads it from the database)."""
-    yield _module_worker
-    # A test that failed half-way must not leave a job running into the next test.
-    from jobs.models import ACTIVE_STATES, Job
-
-    for job in Job.objects.filter(state__in=ACTIVE_STATES):
-        job.cancel()
-    # ... nor a worker still writing the log of a job whose rows the flush is about to delete.
-    deadline = time.monotonic() + 15
-    while Job.objects.filter(started_at__isnull=False, log_complete=False).exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 # --- Helpers ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 from jobs.backends import BACKENDS, backend_names, get_backend
 from jobs.backends.dask_local import DaskLocal
 from jobs.backends.dask_scheduler import validate_address
+from monitoring.injection import AGENT_DIR
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import CloudAccount
 from runtimes.models import Runtime
@@ -335,18 +336,19 @@ def test_dask_local_env_lets_a_local_cluster_start(tenants, tmp_path):
     )
     assert plan.env == {
         "DASK_TEMPORARY_DIRECTORY": "/tmp",
-        "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": "[]",
-        "DASK_DISTRIBUTED__WORKER__PRELOAD": "[]",
+        "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": '["pyrun_agent.dask_preload"]',
+        "DASK_DISTRIBUTED__WORKER__PRELOAD": '["pyrun_agent.dask_preload"]',
         "PYRUN_DASK_WORKERS": "2",
     }
     scratch = tmp_path / "scratch"  # the sandbox's /tmp, on the host
-    env = {**plan.env, "DASK_TEMPORARY_DIRECTORY": str(scratch)}
+    # The runner puts the agent on PYTHONPATH (monitoring.injection); without a socket it loads and stays idle.
+    env = {**plan.env, "DASK_TEMPORARY_DIRECTORY": str(scratch), "PYTHONPATH": str(AGENT_DIR)}
     out = run_python(
         """
         import os
         import dask
         from distributed import Client, LocalCluster
-        assert dask.config.get("distributed.worker.preload") == []
+        assert dask.config.get("distributed.worker.preload") == ["pyrun_agent.dask_preload"]
         workers = int(os.environ["PYRUN_DASK_WORKERS"])
         with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0") as cluster:
             with Client(cluster) as client:

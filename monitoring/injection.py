@@ -1,0 +1,32 @@
+"""What the runner adds to a job so that the agent reports from inside it (the agent's code never enters the
+user's workspace): its folder on PYTHONPATH (bound read-only), and the socket it reports to (its folder bound
+read-write)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitoring.ingest import EventIngest
+from monitoring.wire import SOCKET_ENV
+
+AGENT_DIR = Path(__file__).resolve().parent / "agent"
+# Named in DASK_DISTRIBUTED__{SCHEDULER,WORKER}__PRELOAD, so a LocalCluster made by the script loads it.
+DASK_PRELOAD_MODULES = ("pyrun_agent.dask_preload",)
+
+
+@dataclass
+class Injection:
+    env: dict[str, str]
+    ro_binds: list[Path] = field(default_factory=list)
+    rw_binds: list[Path] = field(default_factory=list)
+
+
+def inject(ingest: EventIngest | None) -> Injection:
+    """The sandbox additions for a job whose events go to ``ingest`` (None: the agent loads and stays idle)."""
+    env = {"PYTHONPATH": str(AGENT_DIR)}
+    rw_binds: list[Path] = []
+    if ingest is not None:
+        env[SOCKET_ENV] = str(ingest.path)
+        rw_binds.append(ingest.directory)
+    return Injection(env=env, ro_binds=[AGENT_DIR], rw_binds=rw_binds)
