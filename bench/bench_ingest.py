@@ -1,0 +1,172 @@
+"""Monitoring ingest: synthetic task events through the agent socket → database → websocket, throughput and latency.
+
+Three processes besides this one, as in production: an emitter (the agent's part: lines of 500 events on the job's
+Unix socket, each event stamped with its emit time), the web server (uvicorn serving ``/ws/jobs/{id}/``, the real
+consumer on the real channel layer) and a websocket client that stamps every event as it arrives. This process is
+the worker: ``EventIngest`` reads the socket and writes and publishes on the runner's flush schedule.
+
+Two runs: events paced at the target rate (50,000/s) for a few seconds, to read the latency from emit to websocket
+receive (target p95 ≤ 250 ms), and events sent as fast as the emitter can, to read the sustained throughput
+(target ≥ 50,000 events/s from the first emit to the last receive). Ratios are measured/target: ≤ 1.00 meets it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+from bench.harness import BenchEnv, Result
+
+TARGET_RATE = 50_000
+TARGET_P95_S = 0.250
+EVENTS = 200_000
+LINE_EVENTS = 500
+
+EMITTER = textwrap.dedent("""
+    import json, socket, sys, time
+    path, total, rate, line_events = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    started = time.time()
+    sent = 0
+    while sent < total:
+        if rate:
+            due = started + sent / rate
+            if due > time.time():
+                time.sleep(due - time.time())
+        now = time.time()
+        n = min(line_events, total - sent)
+        batch = [{"fw": "lithops", "group": "bench/M000", "key": f"bench/M000/{sent + i}", "phase": "task",
+                  "status": "finished", "lane": f"pid {i % 8}", "start": now, "end": now, "error": "",
+                  "figures": {"emit": now}} for i in range(n)]
+        sock.sendall(json.dumps(batch).encode() + b"\\n")
+        sent += n
+    sock.close()
+    print(json.dumps({"first_emit": started}), flush=True)
+""")
+
+CLIENT = textwrap.dedent("""
+    import asyncio, json, sys, time
+    from websockets.asyncio.client import connect
+    url, total = sys.argv[1], int(sys.argv[2])
+
+    async def main():
+        latencies, first = [], None
+        async with connect(url, max_size=None) as ws:
+            print("READY", flush=True)
+            while len(latencies) < total:
+                frame = json.loads(await ws.recv())
+                now = time.time()
+                for message in frame["messages"]:
+                    if message["type"] == "job.tasks":
+                        first = first or now
+                        latencies.extend(now - e["figures"]["emit"] for e in message["events"])
+        latencies.sort()
+        pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+        print(json.dumps({"received": len(latencies), "last_receive": now, "p50": pick(0.5), "p95": pick(0.95),
+                          "max": latencies[-1]}), flush=True)
+
+    asyncio.run(main())
+""")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Web:
+    def __init__(self) -> None:
+        from pyrun_web.launcher import web_argv
+
+        self.port = _free_port()
+        self.process = subprocess.Popen([*web_argv("127.0.0.1", self.port), "--log-level", "warning"])
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("uvicorn did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(20)
+
+
+def _one_run(job_id: int, url: str, rate: float) -> dict:
+    from django.db import connections
+
+    from jobs.runner import LOOP_SECONDS
+    from monitoring.ingest import EventIngest
+
+    client = subprocess.Popen([sys.executable, "-c", CLIENT, url, str(EVENTS)], stdout=subprocess.PIPE, text=True)
+    assert client.stdout is not None
+    if client.stdout.readline().strip() != "READY":
+        raise RuntimeError("the websocket client did not connect")
+    ingest = EventIngest(job_id).start()
+    stop = threading.Event()
+
+    def owner_loop() -> None:  # the runner's Supervisor: flush when due, on its loop period
+        try:
+            while not stop.is_set():
+                if ingest.due():
+                    ingest.flush()
+                time.sleep(LOOP_SECONDS)
+        finally:
+            connections.close_all()
+
+    owner = threading.Thread(target=owner_loop)
+    owner.start()
+    emitter = subprocess.run(
+        [sys.executable, "-c", EMITTER, str(ingest.path), str(EVENTS), str(rate), str(LINE_EVENTS)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    received = json.loads(client.communicate(timeout=300)[0].strip().splitlines()[-1])
+    stop.set()
+    owner.join()
+    ingest.close()
+    received.update(json.loads(emitter.stdout))
+    received["rate"] = received["received"] / (received["last_receive"] - received["first_emit"])
+    return received
+
+
+def run(env: BenchEnv) -> list[Result]:
+    from jobs.models import Job, JobState
+    from pyrun_web.tenancy.models import ApiToken
+    from pyrun_web.tenancy.services import create_tenant
+    from workspaces.services import create_workspace
+
+    org, user, _ = create_tenant("bench-ingest", "bench-ingest@example.com")
+    _, key = ApiToken.issue(user=user, org=org, name="bench")
+    workspace = create_workspace(org=org, user=user, name="Bench ingest", template="empty")
+    web = _Web()
+    results = []
+    try:
+        for name, rate in (("paced at 50,000/s", TARGET_RATE), ("as fast as sent", 0)):
+            job = Job.objects.create(org=org, workspace=workspace, created_by=user, entrypoint="main.py",
+                                     backend="lithops-localhost", state=JobState.RUNNING)  # fmt: skip
+            url = f"ws://127.0.0.1:{web.port}/ws/jobs/{job.pk}/?streams=tasks&token={key}"
+            r = _one_run(job.pk, url, rate)
+            print(
+                f"  {name}: {r['received']:,} events, {r['rate']:,.0f} events/s end to end; latency emit → websocket "
+                f"p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms, max {r['max'] * 1000:.0f} ms",
+                flush=True,
+            )
+            if rate:
+                results.append(Result("ingest p95 latency at 50k events/s", r["p95"], TARGET_P95_S, "target 250 ms"))
+            else:
+                # Time per event vs the time per event the target rate allows.
+                results.append(Result("ingest time per 1k events, unpaced", 1000 / r["rate"], 1000 / TARGET_RATE,
+                                      "target 50k/s"))  # fmt: skip
+    finally:
+        web.stop()
+    return results
