@@ -5,55 +5,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ResourceSample',
+            name="ResourceSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('t', models.FloatField()),
-                ('cpu_percent', models.FloatField()),
-                ('rss_bytes', models.PositiveBigIntegerField()),
-                ('processes', models.PositiveIntegerField()),
-                ('read_bytes', models.PositiveBigIntegerField()),
-                ('write_bytes', models.PositiveBigIntegerField()),
-                ('net_sent_bytes', models.PositiveBigIntegerField()),
-                ('net_recv_bytes', models.PositiveBigIntegerField()),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='resource_samples', to='jobs.job')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveIntegerField()),
+                ("t", models.FloatField()),
+                ("cpu_percent", models.FloatField()),
+                ("rss_bytes", models.PositiveBigIntegerField()),
+                ("processes", models.PositiveIntegerField()),
+                ("read_bytes", models.PositiveBigIntegerField()),
+                ("write_bytes", models.PositiveBigIntegerField()),
+                ("net_sent_bytes", models.PositiveBigIntegerField()),
+                ("net_recv_bytes", models.PositiveBigIntegerField()),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="resource_samples", to="jobs.job"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'seq'],
-                'constraints': [models.UniqueConstraint(fields=('job', 'seq'), name='one_sample_per_seq')],
+                "ordering": ["job", "seq"],
+                "constraints": [models.UniqueConstraint(fields=("job", "seq"), name="one_sample_per_seq")],
             },
         ),
         migrations.CreateModel(
-            name='TaskEvent',
+            name="TaskEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('framework', models.CharField(choices=[('lithops', 'Lithops'), ('dask', 'Dask')], max_length=8)),
-                ('group', models.CharField(max_length=200)),
-                ('key', models.CharField(max_length=300)),
-                ('phase', models.CharField(choices=[('task', 'Task'), ('compute', 'Compute'), ('transfer', 'Transfer'), ('disk-read', 'Disk Read'), ('disk-write', 'Disk Write')], max_length=10)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('finished', 'Finished'), ('failed', 'Failed')], max_length=8)),
-                ('lane', models.CharField(max_length=200)),
-                ('start', models.FloatField()),
-                ('end', models.FloatField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('figures', models.JSONField(blank=True, default=dict)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='task_events', to='jobs.job')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveIntegerField()),
+                ("framework", models.CharField(choices=[("lithops", "Lithops"), ("dask", "Dask")], max_length=8)),
+                ("group", models.CharField(max_length=200)),
+                ("key", models.CharField(max_length=300)),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("task", "Task"),
+                            ("compute", "Compute"),
+                            ("transfer", "Transfer"),
+                            ("disk-read", "Disk Read"),
+                            ("disk-write", "Disk Write"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "Running"), ("finished", "Finished"), ("failed", "Failed")], max_length=8
+                    ),
+                ),
+                ("lane", models.CharField(max_length=200)),
+                ("start", models.FloatField()),
+                ("end", models.FloatField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("figures", models.JSONField(blank=True, default=dict)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="task_events", to="jobs.job"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'seq'],
-                'indexes': [models.Index(fields=['job', 'start'], name='monitoring__job_id_6bf5df_idx')],
-                'constraints': [models.UniqueConstraint(fields=('job', 'seq'), name='one_task_event_per_seq')],
+                "ordering": ["job", "seq"],
+                "indexes": [models.Index(fields=["job", "start"], name="monitoring__job_id_6bf5df_idx")],
+                "constraints": [models.UniqueConstraint(fields=("job", "seq"), name="one_task_event_per_seq")],
             },
         ),
     ]
