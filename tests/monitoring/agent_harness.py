@@ -9,6 +9,7 @@ import json
 import os
 import selectors
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,10 +26,12 @@ REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO / "monitoring" / "agent"
 
 
-def lithops_config(worker_processes: int = 2) -> str:
+def lithops_config(worker_processes: int = 2, data_cleaner: bool = True) -> str:
     # An absolute interpreter and localhost v1: v2 starts one interpreter per task (ARCHITECTURE.md).
+    # Lithops' data cleaner runs on in a session of its own after the script: tests turn it off.
     return json.dumps({
-        "lithops": {"backend": "localhost", "storage": "localhost", "log_level": "WARNING"},
+        "lithops": {"backend": "localhost", "storage": "localhost", "log_level": "WARNING",
+                    "data_cleaner": data_cleaner},
         "localhost": {"runtime": sys.executable, "version": 1, "worker_processes": worker_processes},
     })  # fmt: skip
 
@@ -184,6 +187,9 @@ class Sandbox:
             time.sleep(0.05)
 
     def cleanup(self) -> None:
+        for pid in self.leftovers():  # descendants of the script we ran, out of its session
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -200,7 +206,7 @@ def run(script: Path, env: dict[str, str], cwd: Path | None = None) -> subproces
 
 def kill_session(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, 9)
+        os.killpg(process.pid, signal.SIGKILL)
     if process.poll() is None:
         process.wait(10)
 

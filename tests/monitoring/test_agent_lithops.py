@@ -90,7 +90,7 @@ def sandbox():
 
 
 def lithops_env(sandbox: Sandbox, socket_path: str | None, **extra: str) -> dict[str, str]:
-    return sandbox.env(socket_path, {"LITHOPS_CONFIG": lithops_config(), **extra})
+    return sandbox.env(socket_path, {"LITHOPS_CONFIG": lithops_config(data_cleaner=False), **extra})
 
 
 def any_running(events) -> bool:

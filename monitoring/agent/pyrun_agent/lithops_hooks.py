@@ -264,16 +264,20 @@ def _claim(future, level: int) -> bool:
 
 
 def _client_running(future, call_status) -> None:
+    if not _client_reports(future):
+        return
     sender = emitter.get()
-    if sender is None or not _client_reports(future) or not _claim(future, 1):
+    if sender is None or not _claim(future, 1):
         return
     start = _number((call_status or {}).get("worker_start_tstamp")) or time.time()
     sender.put(_event(future.executor_id, future.job_id, future.call_id, "running", "", start, None))
 
 
 def _client_finished(future, call_status) -> None:
+    if not _client_reports(future):
+        return
     sender = emitter.get()
-    if sender is None or not _client_reports(future) or not _claim(future, 2):
+    if sender is None or not _claim(future, 2):
         return
     st = call_status or {}
     end = _number(st.get("worker_end_tstamp")) or time.time()
@@ -289,8 +293,10 @@ def _client_abandoned(future) -> None:
     """Lithops stopped tracking a call that had not finished (the script's wait raised): close its bar."""
     if getattr(future, "_state", None) != "Unknown":
         return
+    if not _client_reports(future):
+        return
     sender = emitter.get()
-    if sender is None or not _client_reports(future) or not _claim(future, 2):
+    if sender is None or not _claim(future, 2):
         return
     now = time.time()
     st = getattr(future, "_call_status", None) or {}
