@@ -33,8 +33,7 @@ class ProcessTreeSampler:
         self.peak_rss = 0
         self._seen: dict[tuple[int, float], _Seen] = {}  # (pid, create time): a reused pid is a new process
         self._last: tuple[float, float] | None = None  # (monotonic, cpu total) of the previous sample
-        net = _net_counters()
-        self._net_base = net
+        self._net_base = _net_counters()
         self._started = time.monotonic()
 
     def sample(self, seq: int, job_id: int) -> ResourceSample | None:
@@ -62,7 +61,8 @@ class ProcessTreeSampler:
             with_children += times.user + times.system + times.children_user + times.children_system
             if io is not None:
                 seen.read, seen.write = max(seen.read, io[0]), max(seen.write, io[1])
-        cpu_total = max(self.cpu_seconds, sum(s.cpu for s in self._seen.values()), with_children)
+        every_process = self._seen.values()
+        cpu_total = max(self.cpu_seconds, sum(s.cpu for s in every_process), with_children)
         now = time.monotonic()
         if self._last is None:
             elapsed, used = now - self._started, cpu_total
@@ -76,7 +76,7 @@ class ProcessTreeSampler:
             job_id=job_id, seq=seq, t=time.time(),
             cpu_percent=round(100.0 * used / elapsed, 1) if elapsed > 0 else 0.0,
             rss_bytes=rss, processes=alive,
-            read_bytes=sum(s.read for s in self._seen.values()), write_bytes=sum(s.write for s in self._seen.values()),
+            read_bytes=sum(s.read for s in every_process), write_bytes=sum(s.write for s in every_process),
             net_sent_bytes=max(sent, 0), net_recv_bytes=max(recv, 0),
         )  # fmt: skip
 
