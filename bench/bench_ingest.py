@@ -52,6 +52,7 @@ EMITTER = textwrap.dedent("""
 
 CLIENT = textwrap.dedent("""
     import asyncio, json, sys, time
+    import orjson  # the client stands in for a browser on another machine: spend little of the shared cores
     from websockets.asyncio.client import connect
     url, total = sys.argv[1], int(sys.argv[2])
 
@@ -60,7 +61,7 @@ CLIENT = textwrap.dedent("""
         async with connect(url, max_size=None) as ws:
             print("READY", flush=True)
             while len(latencies) < total:
-                frame = json.loads(await ws.recv())
+                frame = orjson.loads(await ws.recv())
                 now = time.time()
                 for message in frame["messages"]:
                     if message["type"] == "job.tasks":

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitoring.models import ResourceSample, TaskEvent
-from pyrun_web.live import publish
+from pyrun_web.live import encoded, publish
 
 
 def job_group(job_id: int) -> str:
@@ -35,9 +35,10 @@ def sample_dict(sample: ResourceSample) -> dict[str, Any]:
 
 
 def publish_tasks(job_id: int, events: Sequence[dict[str, Any]]) -> None:
-    """``events`` as :func:`task_dict` makes them."""
+    """``events`` as :func:`task_dict` makes them, seqs ascending; sent pre-encoded, see
+    :func:`pyrun_web.live.encoded`."""
     if events:
-        publish(job_group(job_id), {"type": "job.tasks", "job": job_id, "events": list(events)})
+        publish(job_group(job_id), {"type": "job.tasks", "job": job_id, **encoded(list(events))})
 
 
 def publish_samples(job_id: int, samples: Sequence[ResourceSample]) -> None:

@@ -12,10 +12,13 @@ import logging
 import threading
 from typing import Any
 
+import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
+
+ENCODED_KEYS = frozenset(("encoded", "first", "last"))
 
 _lock = threading.Lock()
 _failures = 0
@@ -41,3 +44,11 @@ def publish(group: str, message: dict[str, Any]) -> bool:
         if missed:
             logger.warning("live events are published again; %d could not be sent meanwhile", missed)
     return True
+
+
+def encoded(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The part of a live message that carries numbered ``items`` (each with a "seq", ascending) as one JSON
+    text: the channel layer packs one string instead of many dicts, and the websocket consumer sends the items
+    under its stream's field exactly as if they had been published as a list (see
+    :mod:`pyrun_web.stream_consumer`)."""
+    return {"encoded": orjson.dumps(items), "first": items[0]["seq"], "last": items[-1]["seq"]}

@@ -10,6 +10,11 @@ again, from the cursor. Writers publish only what they have committed, so the da
 
 Frames are ``{"type": "batch", "messages": [...]}``: everything that arrived in the last 100 ms, so a fan-out of
 thousands of events a second costs the browser ten frames, not thousands.
+
+A high-rate writer publishes its items already as JSON (:func:`pyrun_web.live.encoded`): the channel layer
+then packs one string instead of thousands of dicts, and a consumer whose cursor is right before the batch
+splices the text into its frame without decoding it. At 50,000 task events a second, decoding and
+re-encoding was most of the web process' work.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from pyrun_web.errors import PyrunError, error_body
+from pyrun_web.live import ENCODED_KEYS
 from pyrun_web.ws_auth import TenantObjectConsumerMixin
 
 FRAMES_PER_SECOND = 10
@@ -129,6 +135,16 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
 
     async def _live(self, stream: Stream, message: dict[str, Any]) -> None:
         cursor = self.cursor[stream.name]
+        if "encoded" in message:
+            first, last = message["first"], message["last"]
+            if last <= cursor:
+                return
+            if first == cursor + 1:
+                self.cursor[stream.name] = last
+                self.queue_encoded(message, stream.field)
+                return
+            rest = {k: v for k, v in message.items() if k not in ENCODED_KEYS}
+            message = {**rest, stream.field: orjson.loads(message["encoded"])}  # overlaps the cursor, or a gap
         items = [item for item in message.get(stream.field, ()) if item["seq"] > cursor]
         if not items:
             return
@@ -142,6 +158,11 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
 
     def queue_error(self, error: PyrunError) -> None:
         self.queue({"type": "error", **error_body(error.id, error.message)})
+
+    def queue_encoded(self, message: dict[str, Any], field: str) -> None:
+        head = orjson.dumps({k: v for k, v in message.items() if k not in ENCODED_KEYS})
+        self.outbox.append(b"".join((head[:-1], b',"', field.encode(), b'":', message["encoded"], b"}")).decode())
+        self.wakeup.set()
 
     def queue(self, message: dict[str, Any]) -> None:
         self.outbox.append(orjson.dumps(message).decode())

@@ -108,6 +108,25 @@ class TestJobSocket(TenantTest):
         synced = next(m for m in reader.messages if m["type"] == "synced")
         assert synced["cursors"] == {"log": 5, "tasks": 3, "samples": 0}
 
+    def test_a_live_batch_overlapping_what_was_sent_gives_only_the_new_events_whole(self, live_server_url, job):
+        add_events(job, range(1, 4))
+
+        async def scenario() -> Reader:
+            url = ws_url(live_server_url, job.pk, "tasks_after=3&streams=tasks")
+            async with connect(url, additional_headers=self.headers("viewer"), max_size=None) as ws:
+                reader = Reader(ws)
+                await reader.until(reader.has("synced"))
+                add = await asyncio.to_thread(lambda: add_events(job, [4, 5]))
+                await asyncio.to_thread(lambda: publish(job, TaskEvent.objects.filter(job=job).order_by("seq")))
+                await asyncio.to_thread(lambda: publish(job, add[1:]))
+                await reader.until(lambda m: 5 in reader.seqs("job.tasks", "events"))
+                return reader
+
+        reader = run(scenario())
+        assert reader.seqs("job.tasks", "events") == [4, 5]
+        sent = [e for m in reader.messages if m["type"] == "job.tasks" for e in m["events"]]
+        assert sent == [live.task_dict(row) for row in TaskEvent.objects.filter(job=job, seq__gt=3).order_by("seq")]
+
     def test_streams_limits_what_is_sent(self, live_server_url, job):
         add_chunks(job, range(1, 3))
         add_events(job, range(1, 3))
