@@ -217,6 +217,13 @@ class Job(TenantModel):
         )
         return bool(updated)
 
+    def mark_resent(self) -> bool:
+        """Restart the wait for a worker after sending the same ``jobs.run`` message again."""
+        updated = Job.objects.filter(pk=self.pk, state=JobState.QUEUED, celery_task_id=self.celery_task_id).update(
+            dispatched_at=timezone.now()
+        )
+        return bool(updated)
+
     def beat(self) -> None:
         Job.objects.filter(pk=self.pk, state__in=STARTED_STATES).update(heartbeat_at=timezone.now())
 

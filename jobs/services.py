@@ -22,7 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from jobs.models import STARTED_STATES, Job, LogChunk
+from jobs import broker
+from jobs.models import STARTED_STATES, Job, JobState, LogChunk
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import Organization
 
@@ -219,6 +220,26 @@ def send_run(job_id: int, task_id: str) -> None:
     from jobs.tasks import run
 
     run.apply_async(args=[job_id], task_id=task_id)
+
+
+def resend_lost_dispatches() -> list[int]:
+    """Send again the ``jobs.run`` message of every job dispatched a while ago, still unclaimed, whose message
+    the broker no longer holds (see :mod:`jobs.broker`); returns their ids. Same task id: a worker that does get
+    both runs the job once."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PYRUN_JOB_RESEND_AFTER_SECONDS)
+    stale = list(Job.objects.filter(state=JobState.QUEUED, dispatched_at__lt=cutoff).exclude(celery_task_id=""))
+    if not stale:
+        return []
+    held = broker.message_ids(settings.CELERY_TASK_ROUTES["jobs.run"]["queue"])
+    if held is None:
+        return []
+    resent = []
+    for job in stale:
+        if job.celery_task_id not in held and job.mark_resent():
+            logger.warning("job %s: its run message %s was lost; sent again", job.pk, job.celery_task_id)
+            send_run(job.pk, job.celery_task_id)
+            resent.append(job.pk)
+    return resent
 
 
 def scratch_dir(job_id: int) -> Path:

@@ -25,7 +25,9 @@ def dispatch(org_id: int | None = None) -> int:
 
 @shared_task(name="jobs.reap", ignore_result=True)
 def reap() -> int:
-    """Beat: fail jobs whose worker stopped beating, then start what waits (a lost dispatch trigger heals here)."""
+    """Beat: fail jobs whose worker stopped beating, send again run messages the broker lost, then start what
+    waits (a lost dispatch trigger heals here)."""
     reaped = services.reap_lost_jobs()
+    services.resend_lost_dispatches()
     services.dispatch_all()
     return len(reaped)

@@ -190,6 +190,8 @@ PYRUN_EXTRA_BACKENDS = env.dict("PYRUN_EXTRA_BACKENDS", default={})
 PYRUN_BUILD_TIMEOUT_SECONDS = env.int("PYRUN_BUILD_TIMEOUT_SECONDS", default=1800)
 # A preparing or running job whose worker has not beaten for this long is failed (job:platform:worker-lost).
 PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS = env.int("PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS", default=30)
+# A job sent to the workers this long ago and still unclaimed has its run message sent again if the broker lost it.
+PYRUN_JOB_RESEND_AFTER_SECONDS = env.int("PYRUN_JOB_RESEND_AFTER_SECONDS", default=60)
 # Runtimes nobody used for this many days are deleted with their files (they rebuild on next use).
 PYRUN_RUNTIME_GC_DAYS = env.int("PYRUN_RUNTIME_GC_DAYS", default=30)
 # Bare conda channel names (conda-forge) resolve under this URL: point it at a mirror to build offline.
