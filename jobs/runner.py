@@ -41,6 +41,7 @@ from django.db import connections
 from django.db.models import Max
 
 from jobs import events
+from jobs.backends.base import LaunchPlan
 from jobs.models import Job, JobState, LogChunk
 from jobs.services import dispatch_queued, scratch_dir
 from monitoring import live as monitoring_live
@@ -552,6 +553,13 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
         plan = backend.plan(
             job=job, runtime=runtime, interpreter=str(interpreter), settings=job.workspace.lithops_settings
         )
+    try:
+        _run_planned(job, log, scratch, runtime, interpreter, plan)
+    finally:
+        plan.close()
+
+
+def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter: Path, plan: LaunchPlan) -> None:
     # A python argument starting with "-" would be read as an option.
     entry = job.entrypoint if not job.entrypoint.startswith("-") else f"./{job.entrypoint}"
     if not (scratch / job.entrypoint).is_file():
@@ -572,6 +580,8 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
         env={**job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"},
         limits=limits,
     )
+    for renewal in plan.renewals:
+        renewal.start()
     try:
         _start_and_supervise(job, log, spec, limits, max_seconds, entry, ingest)
     finally:

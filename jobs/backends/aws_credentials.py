@@ -2,15 +2,18 @@
 the standard ``AWS_*`` environment variables (for boto3 in user code).
 
 They are the org's own credentials given to the org's own code; they go only into the sandbox's environment and
-never into a note or a log line. A role is assumed once per job with the platform's credentials, so the job holds
-a temporary session, never a long-lived key.
+never into a note or a log line. A role is assumed for each job with the platform's credentials, so the job holds
+a temporary session, renewed while it runs, never a long-lived key.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from jobs.backends.role_credentials import RoleCredentials
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import CloudAccount
 from runtimes.publishers import aws
@@ -28,47 +31,47 @@ def org_account(org: Any, account_id: int | None = None) -> CloudAccount | None:
     return accounts.order_by("name", "pk").first()
 
 
-def credentials(account: CloudAccount, *, job_id: Any) -> tuple[dict[str, str], str]:
-    """``(aws section values, note)``: access keys as stored, or the session of the assumed role."""
+@dataclass
+class AwsAccess:
+    """What a job needs to act as the account: its ``AWS_*`` environment, the folders to bind, the notes for the
+    job log, and the renewal of an assumed role's session (the runner starts and closes it)."""
+
+    env: dict[str, str]
+    notes: list[str]
+    ro_binds: list[Path] = field(default_factory=list)
+    renewals: list[RoleCredentials] = field(default_factory=list)
+
+
+def apply(config: dict[str, Any], account: CloudAccount, *, job_id: Any) -> AwsAccess:
+    """Complete the ``aws`` section of a Lithops config for ``account``.
+
+    Access keys go in as they are. A role's session goes through a renewed credential process instead (see
+    :mod:`jobs.backends.role_credentials`): the section gets no keys, so Lithops, like boto3 in user code,
+    takes the SDK's default chain, which finds the credential process in ``AWS_CONFIG_FILE``."""
     if account.auth_type == CloudAccount.AuthType.ROLE:
-        # The session name shows up in the org's CloudTrail: name the job.
-        session = aws.session_for(account, session_name=f"pyrun-job-{job_id}")
-        frozen = session.get_credentials().get_frozen_credentials()
-        values = {
-            "access_key_id": frozen.access_key,
-            "secret_access_key": frozen.secret_key,
-            "session_token": frozen.token,
-        }
+        role = RoleCredentials(account, job_id=job_id)
+        env = {**role.environment(), **_region_and_endpoints(config["aws"]["region"])}
         minutes = aws.ROLE_SESSION_SECONDS // 60
-        note = f"AWS credentials: role {account.role_arn} assumed for this job (session valid {minutes} min)"
-        return values, note
-    if not account.access_key_id or not account.secret_access_key:
-        raise PyrunError("tenancy:user:bad-cloud-account", detail=f"Cloud account {account.name!r} has no access keys.")
-    values = {"access_key_id": account.access_key_id, "secret_access_key": account.secret_access_key}
-    return values, f"AWS credentials: access keys of cloud account {account.name!r}"
+        notes = [f"AWS credentials: role {account.role_arn} assumed for this job, renewed every {minutes} min"]
+        access = AwsAccess(env=env, notes=notes, ro_binds=[role.directory], renewals=[role])
+    else:
+        if not account.access_key_id or not account.secret_access_key:
+            raise PyrunError(
+                "tenancy:user:bad-cloud-account", detail=f"Cloud account {account.name!r} has no access keys."
+            )
+        config["aws"].update(access_key_id=account.access_key_id, secret_access_key=account.secret_access_key)
+        env = {
+            "AWS_ACCESS_KEY_ID": account.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": account.secret_access_key,
+            **_region_and_endpoints(config["aws"]["region"]),
+        }
+        access = AwsAccess(env=env, notes=[f"AWS credentials: access keys of cloud account {account.name!r}"])
+    if _ENDPOINT_PREFIX in access.env:
+        access.notes.append(f"AWS endpoint: {access.env[_ENDPOINT_PREFIX]}")
+    return access
 
 
-def environment(section: dict[str, Any]) -> dict[str, str]:
-    """The ``AWS_*`` variables matching a Lithops ``aws`` section, plus the platform's endpoint overrides."""
-    env = {
-        "AWS_ACCESS_KEY_ID": section["access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": section["secret_access_key"],
-        "AWS_DEFAULT_REGION": section["region"],
-        "AWS_REGION": section["region"],
-    }
-    if section.get("session_token"):
-        env["AWS_SESSION_TOKEN"] = section["session_token"]
+def _region_and_endpoints(region: str) -> dict[str, str]:
+    env = {"AWS_DEFAULT_REGION": region, "AWS_REGION": region}
     env.update({name: value for name, value in os.environ.items() if name.startswith(_ENDPOINT_PREFIX)})
     return env
-
-
-def apply(config: dict[str, Any], account: CloudAccount, *, job_id: Any) -> tuple[dict[str, str], list[str]]:
-    """Complete the ``aws`` section of a Lithops config with ``account``'s credentials; returns the job's
-    ``AWS_*`` environment and the notes for the job log."""
-    values, note = credentials(account, job_id=job_id)
-    config["aws"].update(values)
-    env = environment(config["aws"])
-    notes = [note]
-    if _ENDPOINT_PREFIX in env:
-        notes.append(f"AWS endpoint: {env[_ENDPOINT_PREFIX]}")
-    return env, notes

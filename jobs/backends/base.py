@@ -19,6 +19,19 @@ class LaunchPlan:
     ro_binds: list[Path] = field(default_factory=list)
     # Shown in the job log: must never contain a secret.
     notes: list[str] = field(default_factory=list)
+    # Things that keep the job's credentials valid while it runs: the runner calls start() when the job
+    # starts and close() when it ends, whatever happened (close() also removes the files they wrote).
+    renewals: list[Renewal] = field(default_factory=list)
+
+    def close(self) -> None:
+        for renewal in self.renewals:
+            renewal.close()
+
+
+class Renewal(Protocol):
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Backend(Protocol):

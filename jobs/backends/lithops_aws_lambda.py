@@ -34,7 +34,8 @@ class LithopsAwsLambda:
             lambda_runtime=lambda_runtime,
         )
         config["aws_lambda"]["namespace"] = namespace
-        env, aws_notes = aws_credentials.apply(config, account, job_id=job.id)
+        access = aws_credentials.apply(config, account, job_id=job.id)
+        env = access.env
         section = config["aws_lambda"]
         notes = [
             f"Lithops on AWS Lambda in {account.region} (cloud account {account.name!r}): runtime {lambda_runtime}, "
@@ -42,10 +43,10 @@ class LithopsAwsLambda:
             f"Lambda functions: {section['runtime_memory']} MB, {section['runtime_timeout']} s timeout, "
             f"up to {section['max_workers']} workers",
             storage_note(config),
-            *aws_notes,
+            *access.notes,
         ]
         env.update(config_env(config))
-        return LaunchPlan(env=env, notes=notes)
+        return LaunchPlan(env=env, notes=notes, ro_binds=access.ro_binds, renewals=access.renewals)
 
     def _layer(self, runtime: Any) -> tuple[str, str]:
         """``(runtime name, namespace)`` the layer was published under."""

@@ -23,7 +23,7 @@ class LithopsLocalhost:
         config = build_lithops_config(
             settings, runtime_python=interpreter, org_cloud_account=account, backend="localhost"
         )
-        env: dict[str, str] = {}
+        plan = LaunchPlan(env={})
         workers = config["localhost"].get("worker_processes")
         shown = f"{workers} worker processes" if workers else f"one worker process per CPU ({os.cpu_count() or 1})"
         lithops = config["lithops"]
@@ -33,8 +33,9 @@ class LithopsLocalhost:
             f"Lithops log level {lithops['log_level']}, task timeout {lithops['execution_timeout']} s",
         ]
         if "aws" in config:
-            aws_env, aws_notes = aws_credentials.apply(config, account, job_id=job.id)
-            env.update(aws_env)
-            notes += aws_notes
-        env.update(config_env(config))
-        return LaunchPlan(env=env, notes=notes)
+            access = aws_credentials.apply(config, account, job_id=job.id)
+            plan = LaunchPlan(env=access.env, ro_binds=access.ro_binds, renewals=access.renewals)
+            notes += access.notes
+        plan.env.update(config_env(config))
+        plan.notes = notes
+        return plan

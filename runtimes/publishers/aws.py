@@ -20,23 +20,28 @@ T = TypeVar("T")
 ROLE_SESSION_SECONDS = 3600  # long enough for a layer upload or an image push, the AWS default maximum for roles
 
 
+def assume_role(account: Any, *, session_name: str = "pyrun-runtimes") -> dict[str, Any]:
+    """STS ``Credentials`` (AccessKeyId, SecretAccessKey, SessionToken, Expiration) of ``account``'s role."""
+    sts = boto3.Session(region_name=account.region).client("sts")
+    params: dict[str, Any] = {
+        "RoleArn": account.role_arn,
+        "RoleSessionName": f"{session_name}-{account.pk or 0}"[:64],
+        "DurationSeconds": ROLE_SESSION_SECONDS,
+    }
+    if account.external_id:
+        params["ExternalId"] = account.external_id
+    try:
+        return sts.assume_role(**params)["Credentials"]
+    except botocore.exceptions.ClientError as exc:
+        raise PyrunError("aws:user:assume-role-failed", role_arn=account.role_arn, detail=_detail(exc)) from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise PyrunError("aws:platform:unreachable", operation="sts:AssumeRole", detail=str(exc)) from exc
+
+
 def session_for(account: Any, *, session_name: str = "pyrun-runtimes") -> boto3.Session:
     """A session with ``account``'s credentials in its region (``account`` is a ``CloudAccount``)."""
     if account.auth_type == "role":
-        sts = boto3.Session(region_name=account.region).client("sts")
-        params: dict[str, Any] = {
-            "RoleArn": account.role_arn,
-            "RoleSessionName": f"{session_name}-{account.pk or 0}"[:64],
-            "DurationSeconds": ROLE_SESSION_SECONDS,
-        }
-        if account.external_id:
-            params["ExternalId"] = account.external_id
-        try:
-            credentials = sts.assume_role(**params)["Credentials"]
-        except botocore.exceptions.ClientError as exc:
-            raise PyrunError("aws:user:assume-role-failed", role_arn=account.role_arn, detail=_detail(exc)) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise PyrunError("aws:platform:unreachable", operation="sts:AssumeRole", detail=str(exc)) from exc
+        credentials = assume_role(account, session_name=session_name)
         return boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -220,34 +221,80 @@ def test_lambda_config_with_access_keys(tenants):
     assert_no_secrets(plan.notes, account.access_key_id, account.secret_access_key)
 
 
+@pytest.fixture
+def sdk_env(monkeypatch):
+    """Applies a plan's ``AWS_*`` environment to this process the way the job's process gets it: the platform's
+    own AWS variables are not there."""
+
+    def apply(env: dict[str, str]) -> None:
+        for name in list(os.environ):
+            if name.startswith("AWS_") and name not in env:
+                monkeypatch.delenv(name)
+        for name, value in env.items():
+            if name.startswith("AWS_"):
+                monkeypatch.setenv(name, value)
+
+    return apply
+
+
 @pytest.mark.django_db
-def test_lambda_with_a_role_gets_a_session_that_lithops_accepts(tenants, aws_mock):
+def test_lambda_with_a_role_reads_a_renewable_session_that_lithops_accepts(tenants, aws_mock, sdk_env):
     from lithops.config import default_config
     from lithops.serverless.backends.aws_lambda.aws_lambda import AWSLambdaBackend
 
     account = role_account(tenants.org)
     plan = lambda_plan(tenants, layer_runtime(tenants.org, account))
-    config = json.loads(plan.env["LITHOPS_CONFIG"])
-    section = config["aws"]
-    assert section["session_token"] and section["access_key_id"] != "platform-testing"
-    assert plan.env["AWS_SESSION_TOKEN"] == section["session_token"]
-    identity = boto3.client(
-        "sts",
-        aws_access_key_id=section["access_key_id"],
-        aws_secret_access_key=section["secret_access_key"],
-        aws_session_token=section["session_token"],
-    ).get_caller_identity()
-    assert ":assumed-role/pyrun-jobs/pyrun-job-7" in identity["Arn"]
-    assert_no_secrets(plan.notes, section["access_key_id"], section["secret_access_key"], section["session_token"])
-    assert any(account.role_arn in note for note in plan.notes)
+    try:
+        config = json.loads(plan.env["LITHOPS_CONFIG"])
+        # No key in the config or the environment: the SDK's default chain finds the credential process.
+        assert config["aws"] == {"region": REGION}
+        assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} & set(plan.env)
+        (folder,) = plan.ro_binds
+        assert plan.env["AWS_CONFIG_FILE"].startswith(str(folder))
+        written = json.loads((folder / "credentials.json").read_text())
+        assert_no_secrets(plan.notes, written["AccessKeyId"], written["SecretAccessKey"], written["SessionToken"])
+        assert any(account.role_arn in note and "renewed" in note for note in plan.notes)
+        sdk_env(plan.env)
 
-    # Lithops itself takes the config, and looks for exactly the layer the publisher names for this runtime.
-    full = default_config(config_data=config)
-    # (Lithops' serverless handler adds user_agent before building the backend.)
-    backend = AWSLambdaBackend({**full["aws_lambda"], "user_agent": "pyrun-test"}, internal_storage=None)
-    publisher_user_id = aws.caller_user_id(aws.session_for(account))
-    _, layer_name = lithops_layer_names("3.11", publisher_user_id, namespace="pyrun-0123456789ab")
-    assert backend._format_layer_name(config["aws_lambda"]["runtime"]) == layer_name
+        # Lithops itself takes the config, and looks for exactly the layer the publisher names for this runtime.
+        full = default_config(config_data=config)
+        # (Lithops' serverless handler adds user_agent before building the backend.)
+        backend = AWSLambdaBackend({**full["aws_lambda"], "user_agent": "pyrun-test"}, internal_storage=None)
+        assert backend.credentials.method == "custom-process"
+        assert backend.credentials.access_key == written["AccessKeyId"]
+        identity = backend.aws_session.client("sts").get_caller_identity()
+        assert ":assumed-role/pyrun-jobs/pyrun-job-7" in identity["Arn"]
+        publisher_user_id = aws.caller_user_id(aws.session_for(account))
+        _, layer_name = lithops_layer_names("3.11", publisher_user_id, namespace="pyrun-0123456789ab")
+        assert backend._format_layer_name(config["aws_lambda"]["runtime"]) == layer_name
+    finally:
+        plan.close()
+    assert not folder.exists()
+
+
+@pytest.mark.django_db
+def test_a_role_session_is_renewed_before_it_expires_and_the_sdk_picks_the_new_one(tenants, aws_mock, sdk_env):
+    account = role_account(tenants.org)
+    plan = lambda_plan(tenants, layer_runtime(tenants.org, account))
+    (role,) = plan.renewals
+    try:
+        sdk_env(plan.env)
+        credentials = boto3.Session().get_credentials()
+        first = credentials.get_frozen_credentials().access_key
+        # Renewed 20 minutes before expiry, ahead of the SDK's own refresh (15 minutes before).
+        remaining = (role.expiration - datetime.now(UTC)).total_seconds()
+        assert role.seconds_until_renewal() == pytest.approx(remaining - 20 * 60, abs=5)
+        assert role.seconds_until_renewal(role.expiration - timedelta(minutes=25)) == pytest.approx(5 * 60)
+
+        role.renew()
+        # The SDK re-reads the file once the expiry it knows is near (the 15-minute advisory window).
+        credentials._expiry_time = datetime.now(UTC) + timedelta(minutes=14)
+        renewed = credentials.get_frozen_credentials().access_key
+        assert renewed != first
+        assert renewed == json.loads((role.directory / "credentials.json").read_text())["AccessKeyId"]
+        assert ":assumed-role/pyrun-jobs/pyrun-job-7" in boto3.Session().client("sts").get_caller_identity()["Arn"]
+    finally:
+        plan.close()
 
 
 @pytest.mark.django_db
