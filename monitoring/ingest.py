@@ -27,7 +27,8 @@ from django.db.models import Max
 
 from monitoring import live
 from monitoring.lanes import SlotPacker
-from monitoring.models import TaskEvent
+from monitoring.models import TaskEvent, TaskStatus
+from monitoring.tasks_query import running_rows_of
 from monitoring.wire import MAX_LINE_BYTES, Event, parse_line
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ BULK_BATCH = 2000
 MAX_WAITING = 500_000  # a runaway emitter must not eat the worker's memory: beyond this, events are dropped
 READ_BYTES = 256 * 1024
 SOCKET_NAME = "agent.sock"
+TASK_LOST = "The task did not report its end before the job's processes ended (killed, out of memory, or stopped)."
 
 
 _COLUMNS = ("job_id", "seq", "framework", "group", "key", "phase", "status", "lane", "start", "end", "error", "figures")
@@ -222,6 +224,18 @@ class EventIngest:
         live.publish_tasks(self.job_id, taken)  # the events, now with seq and lane: what task_dict makes
         return len(rows)
 
+    def _end_open_tasks(self) -> None:
+        """Every process of the job is gone: a task that started and never reported its end was killed with its
+        process (out of memory, a signal) or stopped with the job. It ends failed now, so no bar runs forever."""
+        now = time.time()
+        fields = ("framework", "group", "key", "phase", "lane", "start")
+        for row in running_rows_of(self.job_id).values(*fields):
+            self.waiting.append(
+                {**row, "status": TaskStatus.FAILED, "end": max(now, row["start"]), "error": TASK_LOST, "figures": {}}
+            )
+        while self.waiting:
+            self.flush()
+
     def close(self) -> None:
         """Stop listening, take in what the (finished) processes left in their connections, write it all.
         Safe to call twice."""
@@ -245,6 +259,7 @@ class EventIngest:
         try:
             while self.waiting:
                 self.flush()
+            self._end_open_tasks()
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
         if self.rejected or self.dropped:

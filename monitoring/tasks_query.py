@@ -29,7 +29,7 @@ ORDERINGS = {
 }
 
 
-def open_seqs(job: Job) -> QuerySet:
+def open_seqs(job: Job | int) -> QuerySet:
     """The seq of the last running row of each task that has no ending row: a subquery, grouped over the job's
     rows by the database (events are written too fast for a second index, on key, to be kept)."""
     return (
@@ -54,7 +54,11 @@ def ended_rows(job: Job) -> QuerySet[TaskEvent]:
 
 def running_rows(job: Job) -> QuerySet[TaskEvent]:
     """The running row of each task still running (usually few, even in a job of 100k tasks)."""
-    return TaskEvent.objects.filter(job=job, seq__in=open_seqs(job))
+    return running_rows_of(job.pk)
+
+
+def running_rows_of(job_id: int) -> QuerySet[TaskEvent]:
+    return TaskEvent.objects.filter(job_id=job_id, seq__in=open_seqs(job_id))
 
 
 def task_events(job: Job, filters: dict[str, Any]) -> QuerySet[TaskEvent]:

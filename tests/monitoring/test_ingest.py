@@ -94,6 +94,26 @@ class TestIngest(TenantTest):
         assert TaskEvent.objects.filter(job=job).count() == 2000
         assert not ingest.path.exists()
 
+    def test_a_task_that_never_reported_its_end_ends_failed_with_the_job(self, job):
+        ingest = EventIngest(job.pk).start()
+        started = time.time() - 5
+        send(
+            ingest.path,
+            line(event("killed", started, None, status="running", lane="pid 7")),
+            line(event("done", started, None, status="running", lane="pid 8")),
+            line(event("done", started, started + 1, lane="pid 8")),
+        )
+        wait_until(lambda: ingest.due() or ingest.written)
+        ingest.close()  # the job's processes are gone
+
+        ends = {e.key: e for e in TaskEvent.objects.filter(job=job).exclude(status="running")}
+        assert set(ends) == {"killed", "done"}
+        lost = ends["killed"]
+        assert (lost.status, lost.lane, lost.start) == ("failed", "pid 7", started)
+        assert lost.end >= started + 5 and "did not report its end" in lost.error
+        assert ends["done"].status == "finished"
+        assert [e.seq for e in TaskEvent.objects.filter(job=job)] == [1, 2, 3, 4]
+
     def test_events_without_a_lane_are_packed_into_slots_that_never_overlap(self, job):
         ingest = EventIngest(job.pk).start()
         try:
