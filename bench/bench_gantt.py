@@ -1,0 +1,128 @@
+"""Gantt render: 100,000 tasks in the browser IDE's chart in headless Chromium, first paint and a zoom frame.
+
+The page is ``frontend/bench.html`` (built by Vite with the app): the real chart (``GanttChart``: store, layout,
+canvas) fed with synthetic tasks as the live socket delivers them (batch frames of 5,000 events, as text), no
+server. It reports the time from data ready (the frames in hand) to the first painted frame, JSON parsing and
+merging included, and the time of a zoom frame: a wheel event dispatched → the next animation frame after the
+chart has drawn (layout of every task in view + paint), the mean over several zooms of a zoomed-out view (the
+heavy case: every task is in view and merged to the pixels). Targets: first paint ≤ 1 s, zoom frame ≤ 50 ms;
+ratios are measured/target, ≤ 1.00 meets them. Chromium runs with ``--disable-gpu`` (software canvas).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import shutil
+import statistics
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.harness import BenchEnv, Result
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONTEND = ROOT / "frontend"
+DIST = FRONTEND / "dist"
+TASKS = 100_000
+LANES = 64
+ZOOMS = 12
+ROUNDS = 3
+TARGET_FIRST_PAINT_S = 1.0
+TARGET_ZOOM_FRAME_S = 0.050
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+_SOURCES = ("bench.html", "src/bench", "src/gantt", "vite.config.ts", "package-lock.json")
+
+
+def _newest_source() -> float:
+    newest = 0.0
+    for name in _SOURCES:
+        path = FRONTEND / name
+        files = [path] if path.is_file() else list(path.rglob("*")) if path.is_dir() else []
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def ensure_built() -> Path:
+    """``frontend/dist`` with the bench page, built (``vite build``, no type check) when missing or stale."""
+    page = DIST / "bench.html"
+    if not page.exists() or page.stat().st_mtime < _newest_source():
+        subprocess.run(["npx", "vite", "build"], cwd=FRONTEND, check=True, capture_output=True)
+    return DIST
+
+
+class _StaticHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves dist/ under /static/ (the Vite base), quietly."""
+
+    def translate_path(self, path: str) -> str:
+        path = path.split("?", 1)[0]
+        if path.startswith("/static/"):
+            path = path[len("/static") :]
+        return super().translate_path(path)
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """An HTTP server for ``directory`` on a free local port; yields the base URL."""
+    handler = functools.partial(_StaticHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def render(page, base_url: str, tasks: int = TASKS, lanes: int = LANES, zooms: int = ZOOMS, timeout_s: float = 120):
+    """Load the bench page in ``page`` and return its ``__benchResult`` and the page errors."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{base_url}/static/bench.html?tasks={tasks}&lanes={lanes}&zooms={zooms}")
+    page.wait_for_function("window.__benchResult !== undefined", timeout=timeout_s * 1000)
+    return page.evaluate("window.__benchResult"), errors
+
+
+def run(env: BenchEnv) -> list[Result]:
+    from playwright.sync_api import sync_playwright
+
+    results = []
+    with serve(ensure_built()) as base_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            rounds = []
+            for _ in range(ROUNDS):
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                result, errors = render(page, base_url)
+                page.close()
+                if errors or result.get("error"):
+                    raise RuntimeError(f"bench page failed: {result.get('error') or errors}")
+                rounds.append(result)
+        finally:
+            browser.close()
+    median = lambda name: statistics.median(r[name] for r in rounds)  # noqa: E731
+    last = rounds[-1]
+    after_parse = median("firstPaintMs") - median("parseMs")
+    print(
+        f"  {last['tasks']:,} tasks on {last['lanes']} lanes, {last['bars']:,} bars drawn (merged to a 1280x720 page); "
+        f"medians of {ROUNDS} page loads: JSON parse {median('parseMs'):.0f} ms, merge {median('mergeMs'):.0f} ms, "
+        f"first layout+paint {median('firstLayoutMs'):.0f} ms, first paint from parsed events {after_parse:.0f} ms; "
+        f"zoom frames: layout+paint {median('zoomDrawMs'):.1f} ms, worst {median('zoomFrameMaxMs'):.1f} ms, "
+        f"on screen (next frame) {median('zoomPresentedMs'):.1f} ms",
+        flush=True,
+    )
+    results.append(Result("gantt first paint, 100k tasks", median("firstPaintMs") / 1000, TARGET_FIRST_PAINT_S,
+                          "target 1 s"))  # fmt: skip
+    results.append(Result("gantt zoom frame, 100k tasks in view", median("zoomFrameMs") / 1000, TARGET_ZOOM_FRAME_S,
+                          "target 50 ms"))  # fmt: skip
+    return results

@@ -1,0 +1,2 @@
+export { GanttPanel } from "./GanttPanel";
+export type { GanttPanelProps } from "./GanttPanel";

@@ -1,0 +1,84 @@
+// A job's live socket for the Gantt and metrics panels (docs/live.md): batch frames, resume cursors, reconnect.
+// Every stream item has a seq; the helper remembers the last one of each stream and reconnects with
+// `<stream>_after=<seq>`, so nothing is missed or replayed. Refusals (4401/4403/4404) are final.
+
+import type { JobStateMessage, ResourceSampleEvent, TaskEvent } from "./types";
+
+export interface LiveHandlers {
+  tasks?: (events: TaskEvent[]) => void;
+  samples?: (samples: ResourceSampleEvent[]) => void;
+  state?: (message: JobStateMessage) => void;
+  synced?: () => void;
+  status?: (status: "connecting" | "open" | "closed" | "refused") => void;
+}
+
+const FIELDS: Record<string, [string, string]> = { "job.tasks": ["tasks", "events"], "job.samples": ["samples", "samples"] };
+
+export function jobSocketUrl(jobId: number, streams: string[], cursors: Record<string, number>): string {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const params = new URLSearchParams({ streams: streams.join(",") });
+  for (const stream of streams) if (cursors[stream]) params.set(`${stream}_after`, String(cursors[stream]));
+  return `${scheme}://${location.host}/ws/jobs/${jobId}/?${params}`;
+}
+
+/** Follow job `jobId`; `cursors` are the last seqs already held (e.g. from a store). Returns a closer. */
+export function followJob(
+  jobId: number,
+  streams: string[],
+  handlers: LiveHandlers,
+  cursors: Record<string, number> = {},
+): () => void {
+  const seen: Record<string, number> = { ...cursors };
+  let socket: WebSocket | null = null;
+  let stopped = false;
+  let retry = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const handle = (message: Record<string, unknown>) => {
+    const type = message.type as string;
+    const field = FIELDS[type];
+    if (field) {
+      const [stream, name] = field;
+      const items = ((message[name] as { seq: number }[]) ?? []).filter((item) => item.seq > (seen[stream] ?? 0));
+      if (!items.length) return;
+      seen[stream] = items[items.length - 1].seq;
+      if (stream === "tasks") handlers.tasks?.(items as TaskEvent[]);
+      else handlers.samples?.(items as ResourceSampleEvent[]);
+    } else if (type === "job.state") handlers.state?.(message as unknown as JobStateMessage);
+    else if (type === "synced") handlers.synced?.();
+  };
+
+  const connect = () => {
+    if (stopped) return;
+    handlers.status?.("connecting");
+    socket = new WebSocket(jobSocketUrl(jobId, streams, seen));
+    socket.onopen = () => {
+      retry = 0;
+      handlers.status?.("open");
+    };
+    socket.onmessage = (event) => {
+      try {
+        const frame = JSON.parse(event.data as string);
+        for (const message of frame.type === "batch" ? frame.messages : [frame]) handle(message);
+      } catch {
+        /* a frame that is not JSON: ignore it */
+      }
+    };
+    socket.onclose = (event) => {
+      socket = null;
+      if (stopped) return;
+      if (event.code >= 4400 && event.code < 4500) {
+        handlers.status?.("refused");
+        return;
+      }
+      handlers.status?.("closed");
+      timer = setTimeout(connect, Math.min(15000, 500 * 2 ** retry++));
+    };
+  };
+  connect();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    socket?.close();
+  };
+}

@@ -1,0 +1,2 @@
+export { MetricsPanel } from "./MetricsPanel";
+export type { MetricsPanelProps } from "./MetricsPanel";
