@@ -154,6 +154,7 @@ CELERY_BEAT_SCHEDULE = {
     "runtimes-reap": {"task": "runtimes.reap", "schedule": 60.0},
     "runtimes-gc": {"task": "runtimes.gc", "schedule": 6 * 3600.0},
     "jobs-reap": {"task": "jobs.reap", "schedule": 15.0},
+    "monitoring-prune": {"task": "monitoring.prune", "schedule": 24 * 3600.0},
 }
 # Builds have their own queue, so a long build never holds up job starts on the default one.
 CELERY_TASK_ROUTES = {"runtimes.build": {"queue": "builds"}, "jobs.run": {"queue": "celery"}}
@@ -192,6 +193,8 @@ PYRUN_BUILD_TIMEOUT_SECONDS = env.int("PYRUN_BUILD_TIMEOUT_SECONDS", default=180
 PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS = env.int("PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS", default=30)
 # A job sent to the workers this long ago and still unclaimed has its run message sent again if the broker lost it.
 PYRUN_JOB_RESEND_AFTER_SECONDS = env.int("PYRUN_JOB_RESEND_AFTER_SECONDS", default=60)
+# Task events and resource samples of jobs that ended this many days ago are deleted (0: kept with the job).
+PYRUN_MONITORING_RETENTION_DAYS = env.int("PYRUN_MONITORING_RETENTION_DAYS", default=0)
 # Runtimes nobody used for this many days are deleted with their files (they rebuild on next use).
 PYRUN_RUNTIME_GC_DAYS = env.int("PYRUN_RUNTIME_GC_DAYS", default=30)
 # Bare conda channel names (conda-forge) resolve under this URL: point it at a mirror to build offline.
