@@ -125,9 +125,10 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Group messages: one handler for every stream and pass-through type, routed here by type.
         kind = message.get("type", "")
-        stream = next((s for s in getattr(self, "active", ()) if s.message_type == kind), None)
+        stream = next((s for s in self.streams if s.message_type == kind), None)
         if stream is not None:
-            await self._live(stream, message)
+            if stream in getattr(self, "active", ()):  # the group carries every stream; the client chose some
+                await self._live(stream, message)
         elif kind in self.passthrough_types:
             self.queue(message)
         else:
