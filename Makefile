@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null)
 
-.PHONY: install system-deps up test lint format bench clean
+.PHONY: install system-deps frontend frontend-test up test lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -17,11 +17,30 @@ $(VENV)/.installed: pyproject.toml uv.lock
 system-deps:
 	@scripts/install-system-deps.sh
 
-up: install
+# The browser IDE (frontend/): npm ci when node_modules is missing or older than the lock file, and a build
+# when dist/ is missing or any source is newer than it. Django serves frontend/dist as static files.
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/bench.html \
+	frontend/package-lock.json \
+	frontend/vite.config.ts frontend/tsconfig.json
+
+frontend: frontend/dist/index.html
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+	@touch $@
+
+frontend-test: frontend/node_modules/.package-lock.json
+	cd frontend && npx vitest run
+
+up: install frontend
 	$(VENV)/bin/pyrun-web up
 
 # Tests get their own throwaway data dir (and embedded Redis), removed afterwards, unless the caller names one.
-test: install system-deps
+test: install system-deps frontend frontend-test
 	@if [ -n "$$PYRUN_TEST_DATA_DIR" ]; then dir="$$PYRUN_TEST_DATA_DIR"; \
 	else dir=$$(mktemp -d -t pyrun-test-XXXXXX); trap 'rm -rf "$$dir"' EXIT; fi; \
 	PYRUN_DATA_DIR="$$dir" $(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -38,4 +57,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache frontend/dist

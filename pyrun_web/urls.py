@@ -2,16 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from pyrun_web import views
+from pyrun_web import spa, views
 from pyrun_web.api.exceptions import json_not_found
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", spa.index, name="home"),  # the browser IDE (frontend/), see pyrun_web/spa.py
     path("login/", views.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("pyrun_web.api_urls")),
     re_path(r"^api/", json_not_found),
+    re_path(spa.SPA_PATTERN, spa.index, name="spa"),
 ]
 
 handler404 = "pyrun_web.views.not_found"

@@ -2,15 +2,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
 from pyrun_web import login_throttle
 from pyrun_web.api.exceptions import json_not_found, json_server_error
 from pyrun_web.errors import ERRORS
-from pyrun_web.tenancy.models import Membership
 
 
 class ThrottledLoginView(auth_views.LoginView):
@@ -36,12 +33,6 @@ class ThrottledLoginView(auth_views.LoginView):
     def form_valid(self, form):
         login_throttle.clear(*self._who())
         return super().form_valid(form)
-
-
-@login_required
-def home(request):
-    memberships = Membership.objects.filter(user=request.user).select_related("org")
-    return render(request, "pyrun_web/home.html", {"memberships": memberships})
 
 
 def not_found(request, exception=None):

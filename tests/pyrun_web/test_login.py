@@ -4,7 +4,9 @@ from tests.tenants import PASSWORD, TenantTest
 
 
 class TestLogin(TenantTest):
-    def test_login_page_then_home_lists_orgs(self):
+    def test_login_page_then_home_is_the_ide(self, settings, tmp_path):
+        (tmp_path / "index.html").write_text('<div id="root"></div>')
+        settings.PYRUN_FRONTEND_DIST = tmp_path
         client = Client(enforce_csrf_checks=True)
         page = client.get("/login/")
         assert page.status_code == 200
@@ -13,9 +15,9 @@ class TestLogin(TenantTest):
         response = client.post(
             "/login/", {"username": "member@example.com", "password": PASSWORD, "csrfmiddlewaretoken": token}
         )
-        assert response.status_code == 302
+        assert response.status_code == 302 and response["Location"] == "/"
         home = client.get("/")
-        assert "Acme Research" in home.content.decode()
+        assert home.status_code == 200 and '<div id="root">' in home.content.decode()
 
     def test_login_without_csrf_is_refused(self):
         client = Client(enforce_csrf_checks=True)
@@ -31,7 +33,9 @@ class TestLogin(TenantTest):
         assert "Too many failed logins" in locked.content.decode()
         assert "_auth_user_id" not in client.session
 
-    def test_logout_ends_the_session(self):
+    def test_logout_ends_the_session(self, settings, tmp_path):
+        (tmp_path / "index.html").write_text("ide")
+        settings.PYRUN_FRONTEND_DIST = tmp_path
         client = Client()
         client.force_login(self.t.member)
         assert client.get("/").status_code == 200

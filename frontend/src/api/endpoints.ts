@@ -1,0 +1,117 @@
+// Typed wrappers of the REST endpoints the IDE uses.
+import { list, request } from "./client";
+import type {
+  ApiToken,
+  CloudAccount,
+  Entry,
+  ExecutionSettings,
+  Job,
+  LogPage,
+  Me,
+  Member,
+  Org,
+  Pipeline,
+  Runtime,
+  RuntimeLogLine,
+  Template,
+  Tree,
+  Workspace,
+} from "./types";
+
+export const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
+
+export const api = {
+  me: () => request<Me>("me/"),
+  orgs: () => list<Org>("orgs/"),
+  selectOrg: (id: number) => request<Org>(`orgs/${id}/select/`, { method: "POST" }),
+
+  templates: () => list<Template>("templates/"),
+  workspaces: () => list<Workspace>("workspaces/?ordering=-updated_at&page_size=500"),
+  workspace: (id: number) => request<Workspace>(`workspaces/${id}/`),
+  createWorkspace: (name: string, template: string) =>
+    request<Workspace>("workspaces/", { method: "POST", body: { name, template } }),
+  renameWorkspace: (id: number, name: string) =>
+    request<Workspace>(`workspaces/${id}/`, { method: "PATCH", body: { name } }),
+  deleteWorkspace: (id: number) => request<void>(`workspaces/${id}/`, { method: "DELETE" }),
+
+  tree: (id: number) => request<Tree>(`workspaces/${id}/files/`),
+  async readFile(id: number, path: string): Promise<{ text: string; etag: string | null }> {
+    const response = await request<Response>(`workspaces/${id}/files/${encodePath(path)}`, {
+      raw: true,
+      headers: { Accept: "*/*" },
+    });
+    return { text: await response.text(), etag: response.headers.get("ETag") };
+  },
+  async writeFile(
+    id: number,
+    path: string,
+    text: string | Blob,
+    opts: { ifMatch?: string | null; createOnly?: boolean } = {},
+  ): Promise<{ entry: Entry; etag: string | null }> {
+    const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
+    if (opts.ifMatch) headers["If-Match"] = opts.ifMatch;
+    if (opts.createOnly) headers["If-None-Match"] = "*";
+    const response = await request<Response>(`workspaces/${id}/files/${encodePath(path)}`, {
+      method: "PUT",
+      body: typeof text === "string" ? new Blob([text]) : text,
+      headers,
+      raw: true,
+    });
+    return { entry: (await response.json()) as Entry, etag: response.headers.get("ETag") };
+  },
+  mkdir: (id: number, path: string) =>
+    request<Entry>(`workspaces/${id}/files/${encodePath(path)}?op=mkdir`, { method: "POST" }),
+  deletePath: (id: number, path: string) =>
+    request<void>(`workspaces/${id}/files/${encodePath(path)}`, { method: "DELETE" }),
+  move: (id: number, from: string, to: string) =>
+    request<Entry>(`workspaces/${id}/move/`, { method: "POST", body: { from, to } }),
+  upload(id: number, folder: string, files: File[]) {
+    const form = new FormData();
+    form.append("path", folder);
+    for (const file of files) form.append(file.name.toLowerCase().endsWith(".zip") ? "archives" : "files", file);
+    return request<Entry[]>(`workspaces/${id}/upload/`, { method: "POST", body: form });
+  },
+  archiveUrl: (id: number, path = "") => `/api/v1/workspaces/${id}/archive/${path ? `?path=${encodeURIComponent(path)}` : ""}`,
+  fileUrl: (id: number, path: string) => `/api/v1/workspaces/${id}/files/${encodePath(path)}`,
+
+  config: (id: number) => request<ExecutionSettings>(`workspaces/${id}/config/`),
+  saveConfig: (id: number, settings: Partial<ExecutionSettings>) =>
+    request<ExecutionSettings>(`workspaces/${id}/config/`, { method: "PUT", body: settings }),
+  ensureRuntime: (id: number) => request<Runtime>(`workspaces/${id}/runtime/`, { method: "POST" }),
+
+  run: (id: number, entrypoint: string, backend?: string | null, args: string[] = []) =>
+    request<Job>(`workspaces/${id}/runs/`, { method: "POST", body: { entrypoint, backend: backend || null, args } }),
+  jobs: (workspace: number) => list<Job>(`jobs/?workspace=${workspace}&ordering=-created_at&page_size=100`),
+  job: (id: number) => request<Job>(`jobs/${id}/`),
+  logs: (id: number, after: number, limit = 5000) => request<LogPage>(`jobs/${id}/logs/?after=${after}&limit=${limit}`),
+  cancel: (id: number) => request<Job>(`jobs/${id}/cancel/`, { method: "POST" }),
+  rerun: (id: number) => request<Job>(`jobs/${id}/rerun/`, { method: "POST" }),
+
+  runtime: (id: number) => request<Runtime>(`runtimes/${id}/`),
+  runtimeLog: (id: number, after = 0) =>
+    request<{ lines: RuntimeLogLine[]; next_after: number; more: boolean; state: string }>(
+      `runtimes/${id}/log/?after=${after}`,
+    ),
+  rebuildRuntime: (id: number) => request<Runtime>(`runtimes/${id}/rebuild/`, { method: "POST" }),
+
+  members: () => list<Member>("members/?page_size=500"),
+  addMember: (email: string, role: string) => request<Member>("members/", { method: "POST", body: { email, role } }),
+  changeRole: (id: number, role: string) => request<Member>(`members/${id}/`, { method: "PATCH", body: { role } }),
+  removeMember: (id: number) => request<void>(`members/${id}/`, { method: "DELETE" }),
+
+  tokens: () => list<ApiToken>("tokens/?page_size=500"),
+  createToken: (name: string, expires_in_days?: number) =>
+    request<ApiToken>("tokens/", { method: "POST", body: expires_in_days ? { name, expires_in_days } : { name } }),
+  revokeToken: (id: number) => request<void>(`tokens/${id}/`, { method: "DELETE" }),
+
+  cloudAccounts: () => list<CloudAccount>("cloud-accounts/"),
+  saveCloudAccount: (id: number | null, body: Record<string, string>) =>
+    id
+      ? request<CloudAccount>(`cloud-accounts/${id}/`, { method: "PATCH", body })
+      : request<CloudAccount>("cloud-accounts/", { method: "POST", body }),
+  deleteCloudAccount: (id: number) => request<void>(`cloud-accounts/${id}/`, { method: "DELETE" }),
+
+  pipelines: () => list<Pipeline>("pipelines/"),
+  launchPipeline: (slug: string, body: { name?: string; parameters?: Record<string, unknown>; backend?: string }) =>
+    request<{ workspace: Workspace; job: Job }>(`pipelines/${slug}/launch/`, { method: "POST", body }),
+};

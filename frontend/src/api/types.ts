@@ -1,0 +1,180 @@
+export type JobState = "queued" | "preparing" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+export type RuntimeState = "pending" | "building" | "ready" | "failed";
+export type Role = "owner" | "admin" | "member" | "viewer";
+
+export const ACTIVE_STATES: JobState[] = ["queued", "preparing", "running"];
+
+export interface Org {
+  id: number;
+  name: string;
+  slug: string;
+  role: Role | null;
+  created_at: string;
+}
+
+export interface Me {
+  user: { id: number; email: string };
+  org: Org;
+  role: Role;
+  auth: "token" | "session";
+}
+
+export interface Workspace {
+  id: number;
+  name: string;
+  slug: string;
+  template: string;
+  size: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+  runtime: { id: number; state: RuntimeState; error: { id: string; message: string } | null } | null;
+  runtime_status: "none" | "building" | "ready" | "failed" | "outdated";
+}
+
+export interface Template {
+  slug: string;
+  name: string;
+  description: string;
+  entrypoint: string | null;
+  files: string[];
+}
+
+export interface Entry {
+  path: string;
+  name: string;
+  type: "file" | "dir" | "symlink" | "other";
+  size: number;
+  mtime: string;
+  etag: string | null;
+}
+
+export interface Tree {
+  path: string;
+  size: number;
+  truncated: boolean;
+  entries: Entry[];
+}
+
+export interface Job {
+  id: number;
+  workspace: number;
+  entrypoint: string;
+  args: string[];
+  backend: string;
+  state: JobState;
+  exit_code: number | null;
+  error: { id: string; message: string } | null;
+  runtime: number | null;
+  rerun_of: number | null;
+  created_by: string | null;
+  cancel_requested: boolean;
+  created_at: string;
+  started_at: string | null;
+  running_at: string | null;
+  finished_at: string | null;
+  duration_seconds: number | null;
+  log_lines: number;
+  log_bytes: number;
+}
+
+export interface LogChunk {
+  seq: number;
+  stream: "stdout" | "stderr" | "system";
+  text: string;
+  created_at?: string;
+}
+
+export interface LogPage {
+  chunks: LogChunk[];
+  next_after: number;
+  state: JobState;
+  complete: boolean;
+}
+
+export interface Runtime {
+  id: number;
+  state: RuntimeState;
+  kind: string;
+  builder: string;
+  target: string;
+  spec_hash: string;
+  python_version: string | null;
+  size_bytes: number | null;
+  error: { id: string; message: string } | null;
+  created_at: string;
+  [key: string]: unknown;
+}
+
+export interface RuntimeLogLine {
+  seq: number;
+  text: string;
+  created_at?: string;
+}
+
+export interface ExecutionSettings {
+  default_executor: string;
+  backend: string;
+  storage: string;
+  runtime_memory: number;
+  runtime_timeout: number;
+  workers: number | null;
+  log_level: string;
+  storage_bucket: string;
+  lambda_execution_role: string;
+  dask_scheduler_address: string;
+}
+
+export interface Member {
+  id: number;
+  user: { id: number; email: string };
+  role: Role;
+  created_at: string;
+}
+
+export interface ApiToken {
+  id: number;
+  name: string;
+  display: string;
+  user: { id: number; email: string };
+  created_at: string;
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  is_active: boolean;
+  key?: string;
+}
+
+export interface CloudAccount {
+  id: number;
+  name: string;
+  provider: string;
+  auth_type: string;
+  region: string;
+  bucket: string;
+  role_arn: string;
+  access_key_hint: string;
+  has_secret: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PipelineParameter {
+  name: string;
+  type: string;
+  default: unknown;
+  help: string;
+}
+
+export interface Pipeline {
+  slug: string;
+  title: string;
+  description: string;
+  framework: string;
+  backend: string;
+  expected_seconds: number;
+  parameters: PipelineParameter[];
+  entrypoint: string;
+}
+
+export const BACKENDS = ["lithops-localhost", "lithops-aws-lambda", "dask-local", "dask-scheduler"] as const;

@@ -1,0 +1,65 @@
+import type { Job } from "../api/types";
+import { ACTIVE_STATES, BACKENDS } from "../api/types";
+
+export interface RunBarProps {
+  workspaceName: string;
+  entrypoints: string[];
+  entrypoint: string;
+  backend: string;
+  job: Job | null;
+  readOnly: boolean;
+  busy: boolean;
+  onEntrypoint: (value: string) => void;
+  onBackend: (value: string) => void;
+  onRun: () => void;
+  onCancel: (job: Job) => void;
+}
+
+export function RunBar(props: RunBarProps) {
+  const { job } = props;
+  const active = job && ACTIVE_STATES.includes(job.state);
+  return (
+    <div className="runbar" role="toolbar" aria-label="Run">
+      <strong title="Workspace">{props.workspaceName}</strong>
+      <label>
+        Entrypoint
+        <select
+          aria-label="Entrypoint"
+          value={props.entrypoint}
+          onChange={(e) => props.onEntrypoint(e.target.value)}
+        >
+          {props.entrypoints.map((p) => (
+            <option key={p}>{p}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Backend
+        <select aria-label="Backend" value={props.backend} onChange={(e) => props.onBackend(e.target.value)}>
+          <option value="">workspace default</option>
+          {BACKENDS.map((b) => (
+            <option key={b}>{b}</option>
+          ))}
+        </select>
+      </label>
+      <button
+        className="primary"
+        onClick={props.onRun}
+        disabled={props.readOnly || props.busy || !props.entrypoint}
+        title="Save all and run (Ctrl/Cmd+Enter)"
+      >
+        ▶ Run
+      </button>
+      {job && active && (
+        <button className="danger" onClick={() => props.onCancel(job)}>
+          ■ Cancel
+        </button>
+      )}
+      {job && (
+        <span aria-live="polite">
+          Run #{job.id}: <span className={`state state-${job.state}`} data-testid="current-state">{job.state}</span>
+        </span>
+      )}
+    </div>
+  );
+}

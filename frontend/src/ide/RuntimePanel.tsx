@@ -1,0 +1,107 @@
+// The workspace's runtime: state, error and the build log, live over /ws/runtimes/{id}/.
+import { useEffect, useMemo, useState } from "react";
+import { api } from "../api/endpoints";
+import type { Runtime, RuntimeLogLine, RuntimeState, Workspace } from "../api/types";
+import { formatBytes, formatTime, useApp } from "../app";
+import { LogBuffer } from "../logs/logBuffer";
+import { LogView } from "../logs/LogView";
+import { LiveSocket, RUNTIME_STREAMS } from "../ws/live";
+
+export interface RuntimePanelProps {
+  workspace: Workspace;
+  readOnly: boolean;
+  onChanged: () => void;
+  buildRequest: number; // bumped by the IDE to ask for a build (the "Rebuild runtime?" notification)
+}
+
+export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: RuntimePanelProps) {
+  const { notify } = useApp();
+  const [runtimeId, setRuntimeId] = useState<number | null>(workspace.runtime?.id ?? null);
+  const [runtime, setRuntime] = useState<Runtime | null>(null);
+  const [follow, setFollow] = useState(true);
+  const buffer = useMemo(() => new LogBuffer(), [runtimeId]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => setRuntimeId(workspace.runtime?.id ?? null), [workspace.runtime?.id]);
+
+  useEffect(() => {
+    if (runtimeId === null) return;
+    api.runtime(runtimeId).then(setRuntime, () => setRuntime(null));
+    const socket = new LiveSocket({
+      path: `/ws/runtimes/${runtimeId}/`,
+      fields: RUNTIME_STREAMS,
+      onMessage: (message) => {
+        if (message.type === "runtime.log") {
+          const lines = message.lines as RuntimeLogLine[];
+          buffer.add(lines.map((l) => ({ seq: l.seq, stream: "stdout" as const, text: l.text.endsWith("\n") ? l.text : l.text + "\n" })));
+        } else if (message.type === "runtime.state") {
+          const state = message.state as RuntimeState;
+          setRuntime((r) => (r ? { ...r, state, error: (message.error as Runtime["error"]) ?? null } : r));
+          if (state === "ready" || state === "failed") {
+            api.runtime(runtimeId).then(setRuntime, () => undefined);
+            onChanged();
+          }
+        }
+      },
+    });
+    return () => socket.close();
+  }, [runtimeId, buffer, onChanged]);
+
+  async function build() {
+    try {
+      const found = await api.ensureRuntime(workspace.id);
+      setRuntime(found);
+      setRuntimeId(found.id);
+      notify(found.state === "ready" ? "The runtime is up to date." : "Building the runtime…");
+      onChanged();
+    } catch (e) {
+      notify((e as Error).message, { kind: "fail" });
+    }
+  }
+
+  async function rebuild() {
+    if (runtimeId === null) return;
+    try {
+      setRuntime(await api.rebuildRuntime(runtimeId));
+      buffer.clear();
+      notify("Rebuilding the runtime…");
+    } catch (e) {
+      notify((e as Error).message, { kind: "fail" });
+    }
+  }
+
+  useEffect(() => {
+    if (buildRequest > 0) void build();
+  }, [buildRequest]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const state = runtime?.state ?? workspace.runtime?.state;
+  return (
+    <div className="output">
+      <div className="output-bar">
+        <span>
+          Runtime {runtimeId ? `#${runtimeId}` : "(none yet)"} ·{" "}
+          <span className={`state state-${state ?? ""}`} data-testid="runtime-state">
+            {state ?? "none"}
+          </span>{" "}
+          · workspace spec: {workspace.runtime_status}
+        </span>
+        {runtime && (
+          <span className="muted">
+            {runtime.kind} · {runtime.builder} · Python {runtime.python_version ?? "?"} · {formatBytes(runtime.size_bytes)} ·{" "}
+            {formatTime(runtime.created_at)}
+          </span>
+        )}
+        {runtime?.error && <span className="error">{runtime.error.message}</span>}
+        <span className="spacer" />
+        {!readOnly && <button onClick={build}>Build for current spec</button>}
+        {!readOnly && runtimeId !== null && <button onClick={rebuild}>Rebuild</button>}
+      </div>
+      <LogView
+        buffer={buffer}
+        label="Runtime build log"
+        follow={follow}
+        onFollowChange={setFollow}
+        emptyText="No build log. The runtime is defined by .pyrun/environment.yml or .pyrun/Dockerfile."
+      />
+    </div>
+  );
+}

@@ -1,0 +1,76 @@
+import { useEffect, useState } from "react";
+import { NavLink, Outlet } from "react-router-dom";
+import { useApp } from "../app";
+import { csrfToken } from "../api/client";
+import { applyTheme, isDark, storedTheme } from "../theme";
+
+export function ThemeToggle() {
+  const [dark, setDark] = useState(isDark());
+  useEffect(() => {
+    const update = () => setDark(isDark());
+    window.addEventListener("pyrun-theme", update);
+    return () => window.removeEventListener("pyrun-theme", update);
+  }, []);
+  return (
+    <button
+      type="button"
+      aria-pressed={dark}
+      title={`Theme: ${storedTheme()}`}
+      onClick={() => applyTheme(dark ? "light" : "dark")}
+    >
+      {dark ? "☀ Light" : "☾ Dark"}
+    </button>
+  );
+}
+
+export function Layout() {
+  const { me, orgs, org, switchOrg, error } = useApp();
+  return (
+    <div className="app">
+      <header className="topbar">
+        <NavLink to="/" className="brand">
+          PyRun
+        </NavLink>
+        <nav aria-label="Main">
+          <NavLink to="/" end>
+            Workspaces
+          </NavLink>
+          <NavLink to="/pipelines">Pipelines</NavLink>
+          <NavLink to="/settings/tokens">Settings</NavLink>
+        </nav>
+        <span className="spacer" />
+        {orgs.length > 0 && (
+          <label>
+            <span className="muted">Organisation</span>
+            <select
+              aria-label="Organisation"
+              value={org?.slug ?? ""}
+              onChange={(e) => {
+                const chosen = orgs.find((o) => o.slug === e.target.value);
+                if (chosen) void switchOrg(chosen);
+              }}
+            >
+              {orgs.map((o) => (
+                <option key={o.id} value={o.slug}>
+                  {o.name} ({o.role})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <ThemeToggle />
+        {me && <span className="muted">{me.user.email}</span>}
+        <form method="post" action="/logout/">
+          <input type="hidden" name="csrfmiddlewaretoken" value={csrfToken()} />
+          <button type="submit">Log out</button>
+        </form>
+      </header>
+      {error && (
+        <p role="alert" className="error" style={{ padding: "0 12px" }}>
+          {error}
+        </p>
+      )}
+      <Outlet />
+    </div>
+  );
+}

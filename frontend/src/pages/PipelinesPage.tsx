@@ -1,0 +1,118 @@
+// Pre-built end-to-end apps: launch one into a new workspace and watch its run in the IDE.
+import { useEffect, useState } from "react";
+import { useNavigate } from "react-router-dom";
+import { api } from "../api/endpoints";
+import type { Pipeline } from "../api/types";
+import { BACKENDS } from "../api/types";
+import { formatDuration, useApp } from "../app";
+
+function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: boolean }) {
+  const navigate = useNavigate();
+  const { notify } = useApp();
+  const [open, setOpen] = useState(false);
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(pipeline.parameters.map((p) => [p.name, p.default === null || p.default === undefined ? "" : String(p.default)])),
+  );
+  const [backend, setBackend] = useState(pipeline.backend);
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  async function launch() {
+    setBusy(true);
+    try {
+      const parameters: Record<string, unknown> = {};
+      for (const p of pipeline.parameters) {
+        const raw = values[p.name];
+        if (raw === "") continue;
+        parameters[p.name] = p.type === "int" ? parseInt(raw, 10) : p.type === "float" ? Number(raw) : p.type === "bool" ? raw === "true" : raw;
+      }
+      const { workspace, job } = await api.launchPipeline(pipeline.slug, {
+        ...(name.trim() ? { name: name.trim() } : {}),
+        parameters,
+        backend,
+      });
+      navigate(`/w/${workspace.id}?job=${job.id}&tab=output`);
+    } catch (e) {
+      notify(`Launch failed: ${(e as Error).message}`, { kind: "fail" });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const id = `pipeline-${pipeline.slug}`;
+  return (
+    <article className="card" aria-labelledby={id}>
+      <h2 id={id} style={{ margin: "0 0 4px", fontSize: 17 }}>
+        {pipeline.title}
+      </h2>
+      <p className="muted" style={{ margin: "0 0 8px" }}>
+        {pipeline.framework} · {pipeline.backend} · about {formatDuration(pipeline.expected_seconds)}
+      </p>
+      <p>{pipeline.description}</p>
+      {open && (
+        <div className="form-grid" style={{ marginBottom: 8 }}>
+          <label htmlFor={`${id}-name`}>Workspace name</label>
+          <input id={`${id}-name`} value={name} placeholder={pipeline.slug} onChange={(e) => setName(e.target.value)} />
+          <label htmlFor={`${id}-backend`}>Backend</label>
+          <select id={`${id}-backend`} value={backend} onChange={(e) => setBackend(e.target.value)}>
+            {BACKENDS.map((b) => (
+              <option key={b}>{b}</option>
+            ))}
+          </select>
+          {pipeline.parameters.map((p) => (
+            <div key={p.name} style={{ display: "contents" }}>
+              <label htmlFor={`${id}-${p.name}`}>{p.name}</label>
+              {p.type === "bool" ? (
+                <select id={`${id}-${p.name}`} value={values[p.name]} onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}>
+                  <option>true</option>
+                  <option>false</option>
+                </select>
+              ) : (
+                <input
+                  id={`${id}-${p.name}`}
+                  type={p.type === "int" || p.type === "float" ? "number" : "text"}
+                  value={values[p.name]}
+                  onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}
+                />
+              )}
+              {p.help && <span className="help">{p.help}</span>}
+            </div>
+          ))}
+        </div>
+      )}
+      <div className="row">
+        <button className="primary" disabled={!canLaunch || busy} onClick={launch} aria-label={`Launch ${pipeline.title}`}>
+          {busy ? "Launching…" : "Launch"}
+        </button>
+        <button onClick={() => setOpen(!open)} aria-expanded={open}>
+          {open ? "Hide options" : "Options"}
+        </button>
+      </div>
+    </article>
+  );
+}
+
+export function PipelinesPage() {
+  const { org } = useApp();
+  const [pipelines, setPipelines] = useState<Pipeline[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.pipelines().then(setPipelines, (e) => setError(e.message));
+  }, [org?.slug]);
+  return (
+    <main className="page">
+      <h1>Pipelines</h1>
+      <p className="muted">Ready-made apps with their code, runtime and sample data. Launch one into a new workspace.</p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {pipelines === null && !error && <p className="muted">Loading…</p>}
+      {pipelines && pipelines.length === 0 && <p className="muted">No pipelines installed.</p>}
+      <div className="grid">
+        {pipelines?.map((p) => <PipelineCard key={p.slug} pipeline={p} canLaunch={org?.role !== "viewer"} />)}
+      </div>
+    </main>
+  );
+}
