@@ -55,5 +55,7 @@ def ide_page():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 720})
         page = context.new_page()
+        # Every wait gets a minute: on 2 cores shared with a worker, builds and a server, steps can be slow.
+        page.set_default_timeout(60_000)
         yield page
         browser.close()

@@ -114,6 +114,7 @@ def test_edit_run_watch_gantt_cancel_and_history(
     gantt.wait_for()
     page.wait_for_function("document.querySelector('[data-testid=gantt]')?.dataset.bars === '12'", timeout=20_000)
     assert gantt.get_attribute("data-tasks") == "12"
+    page.get_by_text("12 tasks · 12 in view").wait_for()
     shot("gantt")
     gantt_shot = artifacts / "gantt.png"
     page.screenshot(path=str(gantt_shot))

@@ -151,6 +151,8 @@ export function GanttChart(props: GanttChartProps) {
   const propsRef = useRef(props);
   propsRef.current = props;
   const lastStats = useRef(0);
+  const latestStats = useRef<DrawStats | null>(null);
+  const statsTimer = useRef<number | null>(null);
 
   useEffect(() => {
     if (!box.current || !canvas.current) return;
@@ -161,11 +163,15 @@ export function GanttChart(props: GanttChartProps) {
       onSelect: setSelected,
       onDraw: (drawn) => {
         propsRef.current.onDraw?.(drawn);
-        const now = performance.now();
-        if (now - lastStats.current > 300) {
-          lastStats.current = now;
-          setStats(drawn);
-        }
+        // At most ~3 re-renders a second, but the last frame's figures always show (a trailing update).
+        latestStats.current = drawn;
+        if (statsTimer.current !== null) return;
+        const wait = Math.max(0, 300 - (performance.now() - lastStats.current));
+        statsTimer.current = window.setTimeout(() => {
+          statsTimer.current = null;
+          lastStats.current = performance.now();
+          setStats(latestStats.current);
+        }, wait);
       },
     });
     engine.current = instance;
@@ -173,6 +179,8 @@ export function GanttChart(props: GanttChartProps) {
     const stopWatching = watchTheme(() => instance.refreshTheme());
     return () => {
       stopWatching();
+      if (statsTimer.current !== null) window.clearTimeout(statsTimer.current);
+      statsTimer.current = null;
       instance.destroy();
       engine.current = null;
       propsRef.current.onEngine?.(null);
