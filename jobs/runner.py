@@ -43,6 +43,7 @@ from django.db.models import Max
 from jobs import events
 from jobs.backends.base import LaunchPlan
 from jobs.models import Job, JobState, LogChunk
+from jobs.results import copy_results_for_log
 from jobs.services import dispatch_queued, scratch_dir
 from monitoring import live as monitoring_live
 from monitoring.ingest import EventIngest
@@ -629,15 +630,20 @@ def _start_and_supervise(
         ingest.close()  # every event is written before the job's end is: a client seeing the end sees them all
     usage = supervisor.usage
     job.record(cpu_seconds=round(usage.cpu_seconds, 3), peak_rss_bytes=usage.peak_rss or None)
-    _finish(job, log, outcome, limits, time.monotonic() - started)
+    _finish(job, log, outcome, limits, time.monotonic() - started, spec.workdir)
 
 
-def _finish(job: Job, log: JobLog, outcome: Outcome, limits: ResourceLimits, seconds: float) -> None:
+def _finish(
+    job: Job, log: JobLog, outcome: Outcome, limits: ResourceLimits, seconds: float, workdir: Path | None = None
+) -> None:
     code = outcome.exit_code if outcome.exit_code is not None else -1
     if outcome.stopped_as:
         log.flush()
         return
     error = None if code == 0 else exit_error(code, log.stderr_tail, limits, outcome.process_limit_hit)
     log.system(f"== exited with code {code} after {seconds:.1f} s" + (f": {error.message}" if error else ""))
+    # Before the end is visible: a client that sees the job succeeded finds its results in the workspace.
+    if code == 0 and workdir is not None and (note := copy_results_for_log(job.workspace, workdir)):
+        log.system(note)
     log.flush()
     job.finish(code, error)

@@ -29,5 +29,6 @@ urlpatterns = [
     path("", include("workspaces.urls")),
     path("", include("jobs.urls")),
     path("", include("templates_lib.urls")),
+    path("", include("pipelines.urls")),
     re_path(r"^.*$", json_not_found),
 ]

@@ -187,6 +187,15 @@ ERRORS: dict[str, ErrorDef] = {
     "job:platform:crashed": ErrorDef(
         500, "The job failed because of a platform error; the operators have been notified."
     ),
+    # Pipelines (launch)
+    "pipelines:user:bad-parameter": ErrorDef(400, "Pipeline parameter {name!r}: {reason}."),
+    "pipelines:user:bad-parameters": ErrorDef(400, "The pipeline parameters cannot be used: {reason}."),
+    "pipelines:user:bad-backend": ErrorDef(
+        400, "The {pipeline} pipeline runs on {framework}; backend {backend!r} is not one of: {choices}."
+    ),
+    "pipelines:user:other-org": ErrorDef(
+        400, "This request acts in organisation {org}; pick another one with the X-PyRun-Org header (or ?org=)."
+    ),
     # Object storage (code snapshots, artifacts)
     "objects:platform:store-failed": ErrorDef(502, "The object store could not {operation} {key}: {detail}"),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import Protocol
 
 from django.db import transaction
 
@@ -16,9 +17,23 @@ from workspaces.models import Workspace
 logger = logging.getLogger(__name__)
 
 
-def create_workspace(*, org: Organization, user, name: str, template: str) -> Workspace:
-    """A new workspace holding a copy of ``template``'s files; no row survives a failed copy, nor a folder."""
-    chosen = get_template(template)
+class WorkspaceSource(Protocol):
+    """What can seed a new workspace: a template, or a pipeline's folder (``pipelines.registry``). Its ``slug`` is
+    recorded as the workspace's ``template``."""
+
+    slug: str
+
+    def size(self) -> int: ...
+
+    def copy_into(self, target: Path) -> None: ...
+
+
+def create_workspace(
+    *, org: Organization, user, name: str, template: str | None = None, source: WorkspaceSource | None = None
+) -> Workspace:
+    """A new workspace holding a copy of ``template``'s files (or of ``source``'s); no row survives a failed copy,
+    nor a folder."""
+    chosen = source if source is not None else get_template(template)
     limit = org.limits.max_workspace_bytes
     if chosen.size() > limit:
         raise PyrunError("workspaces:user:quota-exceeded", size=chosen.size(), limit=limit)
