@@ -40,10 +40,12 @@ up: install frontend
 	$(VENV)/bin/pyrun-web up
 
 # Tests get their own throwaway data dir (and embedded Redis), removed afterwards, unless the caller names one.
+# They build dozens of short-lived runtimes: bytecode compilation is off unless asked for (one test covers it).
 test: install system-deps frontend frontend-test
 	@if [ -n "$$PYRUN_TEST_DATA_DIR" ]; then dir="$$PYRUN_TEST_DATA_DIR"; \
 	else dir=$$(mktemp -d -t pyrun-test-XXXXXX); trap 'rm -rf "$$dir"' EXIT; fi; \
-	PYRUN_DATA_DIR="$$dir" $(VENV)/bin/pytest $(PYTEST_ARGS)
+	PYRUN_DATA_DIR="$$dir" PYRUN_RUNTIME_COMPILE_BYTECODE="$${PYRUN_RUNTIME_COMPILE_BYTECODE:-0}" \
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from pyrun_web.errors import PyrunError
 
 # Bump when a builder changes what it produces for the same spec: every runtime then builds anew.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 
 # What `$LITHOPS` stands for: the Lithops the platform's executors and agent hooks are written against,
 # plus the monitoring agent's own requirements (it runs inside the job's interpreter).

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from django.conf import settings
+
 from pyrun_web.errors import PyrunError
 
 
@@ -158,3 +160,22 @@ def directory_size(path: Path) -> int:
             with contextlib.suppress(OSError):  # a file removed while we walk simply does not count
                 total += os.lstat(os.path.join(root, name)).st_size
     return total
+
+
+# Compiles the environment's own site-packages (purelib and platlib); a file that does not compile (a package's
+# Python 2 test data) is skipped, as pip does.
+_COMPILE_ALL = (
+    "import compileall, sysconfig\n"
+    "for path in sorted({sysconfig.get_paths()[k] for k in ('purelib', 'platlib')}):\n"
+    "    compileall.compile_dir(path, quiet=2, workers=0)\n"
+)
+
+
+def compile_bytecode(ctx: BuildContext, python: Path, *, cwd: Path, env: dict[str, str]) -> None:
+    """Write the ``.pyc`` of every installed module now. Jobs bind the runtime read-only, so Python cannot cache
+    what it compiles there and every job would compile all its imports again: ``import lithops`` costs about a
+    second more, dask + pandas + pyarrow + matplotlib 14 s instead of 6 s. Compiling runs no package code."""
+    if not settings.PYRUN_RUNTIME_COMPILE_BYTECODE:
+        return
+    ctx.log("Compiling bytecode, so jobs start without compiling their imports")
+    run_command([python, "-I", "-c", _COMPILE_ALL], ctx, cwd=cwd, env=env, inherit_env=False)

@@ -30,7 +30,7 @@ from rattler.package import BuildString
 from rattler.prefix import PrefixPaths
 
 from pyrun_web.errors import PyrunError
-from runtimes.builders.base import BuildContext, BuildResult, directory_size, run_command
+from runtimes.builders.base import BuildContext, BuildResult, compile_bytecode, directory_size, run_command
 from runtimes.builders.uv import build_env, uv_cache_dir
 from runtimes.interpreters import find_interpreter, uv_binary
 
@@ -195,6 +195,7 @@ class CondaBuilder:
         ]
         if spec.pip_packages:
             packages += self._pip_install(ctx, python, uv_env)
+        compile_bytecode(ctx, python, cwd=ctx.prefix, env=uv_env)
         info = interpreter_info(python)
         extra = {"channels": list(channels.values())}
         if base_prefix:

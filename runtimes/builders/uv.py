@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 from pyrun_web.errors import PyrunError
-from runtimes.builders.base import BuildContext, BuildResult, directory_size, run_command
+from runtimes.builders.base import BuildContext, BuildResult, compile_bytecode, directory_size, run_command
 from runtimes.interpreters import Interpreter, find_interpreter, uv_binary, uv_env
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -101,6 +101,7 @@ class UvBuilder:
             )
             if installed.exit_code != 0:
                 raise PyrunError("runtime:user:pip-failed", output=_resolver_message(installed.output))
+        compile_bytecode(ctx, python, cwd=scratch, env=env)
         packages = _installed(uv, python, env, scratch)
         ctx.log(f"{len(packages)} package(s): " + ", ".join(f"{p['name']}=={p['version']}" for p in packages))
         return BuildResult(

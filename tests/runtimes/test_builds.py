@@ -53,6 +53,19 @@ class TestUvBuilds(TenantTest):
         assert any("+ six==" in line for line in texts)
         assert texts[-1].startswith("== ready")
 
+    @pytest.mark.parametrize("compiled", [True, False])
+    def test_modules_are_compiled_at_build_time_for_read_only_runtimes(self, inline_builds, settings, compiled):
+        settings.PYRUN_RUNTIME_COMPILE_BYTECODE = compiled
+        runtime = self.ensure(SIX)
+        assert runtime.state == Runtime.State.READY, runtime.error_message
+        where_pyc = "import importlib.util as u; print(u.cache_from_source(u.find_spec('six').origin))"
+        found = subprocess.run(
+            [str(runtime.python), "-I", "-c", where_pyc], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert Path(found).is_file() == compiled
+        texts = list(runtime.log_lines.values_list("text", flat=True))
+        assert any("Compiling bytecode" in line for line in texts) == compiled
+
     def test_the_same_spec_again_builds_nothing(self, inline_builds):
         first = self.ensure(SIX)
         lines = RuntimeLogLine.objects.count()
