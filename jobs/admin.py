@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
 
-from jobs import services
 from jobs.models import Job, LogChunk
+from ops import actions
+from pyrun_web.audit.models import Via
 from pyrun_web.errors import PyrunError
+
+LOG_TAIL_CHUNKS = 20
+LOG_TAIL_LINES = 40
 
 
 class LogChunkInline(admin.TabularInline):
@@ -34,9 +42,26 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     # env_json holds the user's variables (maybe secrets): only their names are shown.
     exclude = ["env_json"]
-    readonly_fields = [f.name for f in Job._meta.fields if f.name != "env_json"] + ["env_names", "log_size"]
+    readonly_fields = [f.name for f in Job._meta.fields if f.name != "env_json"] + [
+        "env_names", "log_size", "log_tail", "monitoring",
+    ]  # fmt: skip
     inlines = [LogChunkInline]
-    actions = ["cancel"]
+    actions = ["cancel", "rerun", "mark_failed"]
+
+    @admin.display(description="last log lines")
+    def log_tail(self, job: Job) -> str:
+        chunks = list(job.log_chunks.order_by("-seq").values_list("text", flat=True)[:LOG_TAIL_CHUNKS])
+        lines = "".join(reversed(chunks)).splitlines()[-LOG_TAIL_LINES:]
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", "\n".join(lines)) if lines else "-"
+
+    @admin.display(description="monitoring")
+    def monitoring(self, job: Job) -> str:
+        query = urlencode({"job__id__exact": job.pk})
+        return format_html(
+            '<a href="{}?{}">task events</a> · <a href="{}?{}">resource samples</a>',
+            reverse("admin:monitoring_taskevent_changelist"), query,
+            reverse("admin:monitoring_resourcesample_changelist"), query,
+        )  # fmt: skip
 
     @admin.display(description="duration")
     def duration(self, job: Job) -> str:
@@ -59,11 +84,25 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected jobs")
     def cancel(self, request, queryset) -> None:
-        done, ended = 0, 0
+        results = [actions.cancel_job(job, by=request.user, via=Via.ADMIN) for job in queryset]
+        done = sum(results)
+        self.message_user(
+            request, f"Cancelled {done} job(s); {len(results) - done} had already ended.", messages.SUCCESS
+        )
+
+    @admin.action(description="Re-run the selected jobs (same code snapshot)")
+    def rerun(self, request, queryset) -> None:
         for job in queryset:
             try:
-                services.cancel(job)
-                done += 1
-            except PyrunError:
-                ended += 1
-        self.message_user(request, f"Cancelled {done} job(s); {ended} had already ended.", messages.SUCCESS)
+                new = actions.rerun_job(job, by=request.user, via=Via.ADMIN)
+            except PyrunError as error:
+                self.message_user(request, f"Job {job.pk}: {error.message}", messages.WARNING)
+            else:
+                self.message_user(request, f"Job {job.pk} re-run as job {new.pk}.", messages.SUCCESS)
+
+    @admin.action(description="Mark the selected jobs failed (stops them)")
+    def mark_failed(self, request, queryset) -> None:
+        results = [actions.mark_job_failed(job, by=request.user, via=Via.ADMIN) for job in queryset]
+        done = sum(results)
+        text = f"Marked {done} job(s) failed; {len(results) - done} had already ended."
+        self.message_user(request, text, messages.SUCCESS)

@@ -109,6 +109,11 @@ ERRORS: dict[str, ErrorDef] = {
     "runtime:user:busy": ErrorDef(409, "Runtime {id} is {state}; wait for the build to end or cancel it first."),
     "runtime:user:not-building": ErrorDef(409, "Runtime {id} is not building (it is {state})."),
     "runtime:user:target-unsupported": ErrorDef(400, "A runtime from {source} cannot be built for target {target}."),
+    "runtime:user:build-quota-exceeded": ErrorDef(
+        403,
+        "This organisation has used {used} of its {limit} build minutes this month, so no new build was started; "
+        "the quota resets on {resets}. Reuse an existing runtime or ask an operator to raise the quota.",
+    ),
     "runtime:platform:venv-failed": ErrorDef(500, "Creating the virtual environment failed:\n{output}"),
     "runtime:platform:inspect-failed": ErrorDef(500, "Listing the packages of the new environment failed:\n{output}"),
     "runtime:platform:worker-lost": ErrorDef(500, "The worker building this runtime stopped responding; rebuild it."),
@@ -184,6 +189,7 @@ ERRORS: dict[str, ErrorDef] = {
     ),
     "job:user:runtime-failed": ErrorDef(400, "The runtime of this job could not be built: {error}"),
     "job:platform:worker-lost": ErrorDef(500, "The worker running this job stopped responding; run it again."),
+    "job:platform:marked-failed": ErrorDef(500, "An operator stopped this job and marked it failed; run it again."),
     "job:platform:crashed": ErrorDef(
         500, "The job failed because of a platform error; the operators have been notified."
     ),

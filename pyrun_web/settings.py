@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "monitoring",
     "templates_lib",
     "pipelines",
+    "pyrun_web.audit",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +233,8 @@ PYRUN_LIMITS = {
     "max_workspace_bytes": env.int("PYRUN_MAX_WORKSPACE_BYTES", default=500 * 1024 * 1024),
     "job_memory_bytes": env.int("PYRUN_JOB_MEMORY_BYTES", default=4 * 1024**3),
     "job_max_processes": env.int("PYRUN_JOB_MAX_PROCESSES", default=512),
+    # Runtime build minutes per org and calendar month; 0 = no limit.
+    "max_build_minutes_per_month": env.int("PYRUN_MAX_BUILD_MINUTES_PER_MONTH", default=0),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("PYRUN_MAX_REQUEST_BYTES", default=100 * 1024 * 1024)
 # A workspace terminal with no input for this long is closed and its shell killed.

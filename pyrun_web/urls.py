@@ -9,6 +9,7 @@ urlpatterns = [
     path("", spa.index, name="home"),  # the browser IDE (frontend/), see pyrun_web/spa.py
     path("login/", views.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("ops/", include("ops.urls")),  # the operator dashboard (staff only)
     path("admin/", admin.site.urls),
     path("api/v1/", include("pyrun_web.api_urls")),
     re_path(r"^api/", json_not_found),

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
 
+from ops import actions
+from pyrun_web.audit.models import Via
 from pyrun_web.errors import PyrunError
-from runtimes import services
 from runtimes.models import Runtime, RuntimeLogLine
 
 
@@ -38,7 +40,35 @@ class RuntimeAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Runtime._meta.fields]
     inlines = [RuntimeLogLineInline]
-    actions = ["rebuild", "delete_unused"]
+    actions = ["rebuild", "delete_selected_idle", "delete_unused"]
+    change_list_template = "admin/runtimes/runtime/change_list.html"
+
+    def get_urls(self):
+        gc = self.admin_site.admin_view(require_POST(self.gc_view))
+        return [path("gc/", gc, name="runtimes_runtime_gc"), *super().get_urls()]
+
+    def gc_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """The beat's garbage collection, now: every org's runtimes unused for the GC period, orphaned folders."""
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        deleted = actions.collect_garbage(by=request.user, via=Via.ADMIN)
+        days = settings.PYRUN_RUNTIME_GC_DAYS
+        text = f"Garbage collection deleted {len(deleted)} runtime(s) unused for {days} days: {deleted or 'none'}."
+        self.message_user(request, text, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:runtimes_runtime_changelist"))
+
+    def get_actions(self, request):
+        found = super().get_actions(request)
+        found.pop("delete_selected", None)  # bulk delete would skip the "not while building" rule
+        return found
+
+    def has_delete_permission(self, request, obj: Runtime | None = None) -> bool:
+        if obj is not None and obj.is_active:
+            return False  # cancel the build first
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj: Runtime) -> None:
+        actions.delete_runtime(obj, by=request.user, via=Via.ADMIN)
 
     @admin.display(description="size", ordering="size_bytes")
     def size_display(self, runtime: Runtime) -> str:
@@ -54,20 +84,33 @@ class RuntimeAdmin(admin.ModelAdmin):
     @admin.action(description="Rebuild the selected runtimes")
     def rebuild(self, request, queryset) -> None:
         done, busy = 0, 0
-        for runtime in queryset:
+        for runtime in queryset.select_related("org"):
             try:
-                services.rebuild(runtime)
+                actions.rebuild_runtime(runtime, by=request.user, via=Via.ADMIN)
+                done += 1
+            except PyrunError as error:
+                if error.id == "runtime:user:busy":
+                    busy += 1
+                else:  # e.g. the org is out of build minutes
+                    self.message_user(request, f"Runtime {runtime.pk}: {error.message}", messages.WARNING)
+        self.message_user(request, f"Queued {done} rebuild(s); {busy} already building.", messages.SUCCESS)
+
+    @admin.action(description="Delete the selected runtimes (not while building)", permissions=["delete"])
+    def delete_selected_idle(self, request, queryset) -> None:
+        done, busy = 0, 0
+        for runtime in queryset.select_related("org"):
+            try:
+                actions.delete_runtime(runtime, by=request.user, via=Via.ADMIN)
                 done += 1
             except PyrunError:
                 busy += 1
-        self.message_user(request, f"Queued {done} rebuild(s); {busy} already building.", messages.SUCCESS)
+        self.message_user(request, f"Deleted {done} runtime(s); kept {busy} building.", messages.SUCCESS)
 
-    @admin.action(description="Delete the selected runtimes if unused for the GC period")
+    @admin.action(description="Delete the selected runtimes if unused for the GC period", permissions=["delete"])
     def delete_unused(self, request, queryset) -> None:
         days = settings.PYRUN_RUNTIME_GC_DAYS
-        unused = queryset.unused_since(timezone.now() - timedelta(days=days))
-        count = unused.count()
-        unused.delete()
-        kept = queryset.count()
-        message = f"Deleted {count} runtime(s) unused for {days} days; kept {kept} in use or building."
+        selected = queryset.count()
+        deleted = actions.delete_unused_runtimes(queryset, by=request.user, via=Via.ADMIN)
+        kept = selected - len(deleted)
+        message = f"Deleted {len(deleted)} runtime(s) unused for {days} days; kept {kept} in use or building."
         self.message_user(request, message, messages.SUCCESS)

@@ -14,7 +14,7 @@ import stat
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -156,6 +156,37 @@ def identity(spec: RuntimeSpec, target: str) -> tuple[str, str, list[tuple[str, 
     return spec_hash(spec, target=target, python_version=python, context_files_digest=digest), python, files
 
 
+# --- Build quota -------------------------------------------------------------------------------------------
+
+
+def month_start(now: datetime | None = None) -> datetime:
+    """The first instant of the current calendar month (UTC, the platform's time zone)."""
+    now = now or timezone.now()
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def build_seconds_this_month(org: Organization, now: datetime | None = None) -> float:
+    """Build time the org used this calendar month: builds started this month, up to their end (or now, while
+    they run). A runtime keeps the times of its latest attempt only, so a rebuilt runtime counts once."""
+    now = now or timezone.now()
+    rows = Runtime.objects.for_org(org).filter(started_at__gte=month_start(now))
+    times = rows.values_list("started_at", "finished_at")
+    return sum(((finished or now) - started).total_seconds() for started, finished in times)
+
+
+def check_build_quota(org: Organization) -> None:
+    """Refuse to queue a build once the org has used its build minutes for the month (0 = no limit); checked
+    where builds are queued, so a build already running always finishes."""
+    limit = org.limits.max_build_minutes_per_month
+    if not limit:
+        return
+    used = build_seconds_this_month(org) / 60
+    if used >= limit:
+        start = month_start()
+        resets = (start + timedelta(days=32)).replace(day=1).date().isoformat()
+        raise PyrunError("runtime:user:build-quota-exceeded", used=f"{used:.0f}", limit=limit, resets=resets)
+
+
 # --- Ensure, wait ------------------------------------------------------------------------------------------
 
 
@@ -186,6 +217,7 @@ def _prefix_lost(runtime: Runtime) -> bool:
 
 
 def _create(org, digest: str, spec: RuntimeSpec, target: str, builder: str, user, python: str, files) -> Runtime:
+    check_build_quota(org)
     task_id = str(uuid.uuid4())
     try:
         with transaction.atomic():
@@ -211,6 +243,7 @@ def _create(org, digest: str, spec: RuntimeSpec, target: str, builder: str, user
 
 def _queue(runtime: Runtime) -> bool:
     """failed|ready → pending and one build task; False if someone else already queued it."""
+    check_build_quota(runtime.org)
     task_id = str(uuid.uuid4())
     if not runtime.request_build(task_id):
         runtime.refresh_from_db()

@@ -1,16 +1,21 @@
-"""Tenancy operations with their rules (last owner, owner-only grants) in one place."""
+"""Tenancy operations with their rules (last owner, owner-only grants) in one place; each security-relevant one
+writes an audit entry (``pyrun_web.audit``) in its own transaction, whether the API, the admin or a command asked."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import fields as dataclass_fields
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from pyrun_web.audit.models import Action, Via
+from pyrun_web.audit.services import record
 from pyrun_web.errors import PyrunError
-from pyrun_web.tenancy.models import ApiToken, Membership, Organization, Role, User
+from pyrun_web.tenancy.models import ApiToken, CloudAccount, Limits, Membership, Organization, Role, User
 
 
 def get_or_create_user(email: str, password: str | None = None) -> tuple[User, bool]:
@@ -32,7 +37,9 @@ def create_organization(name: str, owner: User, slug: str | None = None) -> Orga
 
 
 @transaction.atomic
-def create_tenant(org_name: str, email: str, password: str | None = None) -> tuple[Organization, User, str]:
+def create_tenant(
+    org_name: str, email: str, password: str | None = None, *, via: Via = Via.COMMAND
+) -> tuple[Organization, User, str]:
     """Ensure org ``org_name`` (matched by slug) with ``email`` as an owner; return a new token's key.
 
     Running it again for the same pair is safe: it only issues another token.
@@ -43,7 +50,8 @@ def create_tenant(org_name: str, email: str, password: str | None = None) -> tup
     if org is None:
         org = create_organization(org_name, user, slug)
     Membership.objects.get_or_create(org=org, user=user, defaults={"role": Role.OWNER})
-    _, key = ApiToken.issue(user=user, org=org, name=f"createtenant-{secrets.token_hex(2)}")
+    token, key = ApiToken.issue(user=user, org=org, name=f"createtenant-{secrets.token_hex(2)}")
+    record(Action.TOKEN_CREATED, via=via, target=token, details={"user": user.email, "name": token.name})
     return org, user, key
 
 
@@ -52,30 +60,38 @@ def _owners(org: Organization):
 
 
 @transaction.atomic
-def add_member(org: Organization, email: str, role: Role, by: Membership, password: str | None = None):
+def add_member(
+    org: Organization, email: str, role: Role, by: Membership, password: str | None = None, *, via: Via = Via.API
+):
     if Role(role) == Role.OWNER and not by.can(Role.OWNER):
         raise PyrunError("tenancy:user:owner-only")
     user, _ = get_or_create_user(email, password)
     if Membership.objects.filter(org=org, user=user).exists():
         raise PyrunError("tenancy:user:already-member", email=user.email, org=org.slug)
-    return Membership.objects.create(org=org, user=user, role=role)
+    membership = Membership.objects.create(org=org, user=user, role=role)
+    record(Action.MEMBER_ADDED, actor=by.user, via=via, target=membership, details={"user": user.email, "role": role})
+    return membership
 
 
 @transaction.atomic
-def change_role(membership: Membership, role: Role, by: Membership) -> Membership:
+def change_role(membership: Membership, role: Role, by: Membership, *, via: Via = Via.API) -> Membership:
     role = Role(role)
     touches_owner = Role.OWNER in (role, membership.role_enum)
     if touches_owner and not by.can(Role.OWNER):
         raise PyrunError("tenancy:user:owner-only")
     if membership.role == Role.OWNER and role != Role.OWNER and _owners(membership.org).count() == 1:
         raise PyrunError("tenancy:user:last-owner")
+    old = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
+    if old != role:
+        details = {"user": membership.user.email, "role": [old, role.value]}
+        record(Action.MEMBER_ROLE_CHANGED, actor=by.user, via=via, target=membership, details=details)
     return membership
 
 
 @transaction.atomic
-def remove_member(membership: Membership, by: Membership) -> None:
+def remove_member(membership: Membership, by: Membership, *, via: Via = Via.API) -> None:
     if membership.user_id != by.user_id and not by.can(Role.ADMIN):
         raise PyrunError("auth:user:role-required", role=Role.ADMIN.value, org=membership.org.slug)
     if membership.role == Role.OWNER:
@@ -84,10 +100,92 @@ def remove_member(membership: Membership, by: Membership) -> None:
         if _owners(membership.org).count() == 1:
             raise PyrunError("tenancy:user:last-owner")
     # Tokens act as the member: they end with the membership.
-    ApiToken.objects.for_org(membership.org).filter(user=membership.user).active().update(revoked_at=timezone.now())
+    revoked = (
+        ApiToken.objects.for_org(membership.org).filter(user=membership.user).active().update(revoked_at=timezone.now())
+    )
+    details = {"user": membership.user.email, "role": membership.role, "tokens_revoked": revoked}
+    record(Action.MEMBER_REMOVED, actor=by.user, via=via, target=membership, details=details)
     membership.delete()
 
 
-def issue_token(membership: Membership, name: str, expires_in_days: int | None = None):
+@transaction.atomic
+def issue_token(membership: Membership, name: str, expires_in_days: int | None = None, *, via: Via = Via.API):
     expires = timedelta(days=expires_in_days) if expires_in_days else None
-    return ApiToken.issue(user=membership.user, org=membership.org, name=name, expires_in=expires)
+    token, key = ApiToken.issue(user=membership.user, org=membership.org, name=name, expires_in=expires)
+    details = {
+        "user": membership.user.email,
+        "name": name,
+        "expires_at": token.expires_at and token.expires_at.isoformat(),
+    }
+    record(Action.TOKEN_CREATED, actor=membership.user, via=via, target=token, details=details)
+    return token, key
+
+
+@transaction.atomic
+def revoke_token(token: ApiToken, *, by: Any, via: Via) -> bool:
+    """Revoke ``token``; False (and no audit entry) when it was already revoked."""
+    if token.revoked_at is not None:
+        return False
+    token.revoke()
+    details = {"user": token.user.email, "name": token.name, "prefix": token.prefix}
+    record(Action.TOKEN_REVOKED, actor=by, via=via, target=token, details=details)
+    return True
+
+
+# --- Quotas ------------------------------------------------------------------------------------------------
+
+QUOTA_FIELDS = tuple(field.name for field in dataclass_fields(Limits))
+
+
+@transaction.atomic
+def set_quotas(org: Organization, values: dict[str, int | None], *, by: Any, via: Via) -> dict[str, list]:
+    """Set some of ``org``'s quota overrides (None = back to the platform default); returns and audits what
+    changed as ``{field: [old, new]}``. Jobs and builds read the org's limits when they start, so a change
+    applies from the next run on."""
+    unknown = set(values) - set(QUOTA_FIELDS)
+    if unknown:
+        raise ValueError(f"not a quota: {', '.join(sorted(unknown))}")
+    locked = Organization.objects.select_for_update().get(pk=org.pk)
+    changes = {name: [getattr(locked, name), value] for name, value in values.items() if getattr(locked, name) != value}
+    if changes:
+        for name, (_, value) in changes.items():
+            setattr(locked, name, value)
+            setattr(org, name, value)
+        locked.save(update_fields=list(changes))
+        record(Action.QUOTA_CHANGED, actor=by, via=via, target=locked, org=locked, details={"changes": changes})
+    return changes
+
+
+# --- Cloud accounts ----------------------------------------------------------------------------------------
+
+CLOUD_SECRET_FIELDS = ("access_key_id", "secret_access_key", "external_id")
+
+
+def record_cloud_account_saved(account: CloudAccount, *, created: bool, changed: list[str], by: Any, via: Via) -> None:
+    """Audit a saved account: the names of the fields that changed, never a secret's value."""
+    if not created and not changed:
+        return
+    action = Action.CLOUD_ACCOUNT_CREATED if created else Action.CLOUD_ACCOUNT_CHANGED
+    details: dict[str, Any] = {"changed": sorted(changed), "auth_type": account.auth_type, "region": account.region}
+    if account.role_arn:
+        details["role_arn"] = account.role_arn
+    record(action, actor=by, via=via, target=account, details=details)
+
+
+@transaction.atomic
+def save_cloud_account(account: CloudAccount, values: dict[str, Any], *, by: Any, via: Via) -> CloudAccount:
+    """Apply ``values`` to ``account`` (new or existing), save and audit it."""
+    created = account.pk is None
+    changed = [name for name, value in values.items() if created or getattr(account, name) != value]
+    for name, value in values.items():
+        setattr(account, name, value)
+    account.save()
+    record_cloud_account_saved(account, created=created, changed=changed, by=by, via=via)
+    return account
+
+
+@transaction.atomic
+def delete_cloud_account(account: CloudAccount, *, by: Any, via: Via) -> None:
+    details = {"auth_type": account.auth_type, "region": account.region, "name": account.name}
+    record(Action.CLOUD_ACCOUNT_DELETED, actor=by, via=via, target=account, details=details)
+    account.delete()

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from pyrun_web.api.context import SESSION_ORG_KEY, resolve_membership
 from pyrun_web.api.viewsets import TenantCreateListRetrieveDestroyViewSet, TenantModelViewSet
+from pyrun_web.audit.models import Via
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy import services
 from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership, Organization, Role
@@ -145,7 +146,7 @@ class ApiTokenViewSet(TenantCreateListRetrieveDestroyViewSet):
         return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: ApiToken) -> None:
-        instance.revoke()
+        services.revoke_token(instance, by=self.request.user, via=Via.API)
 
 
 class CloudAccountViewSet(TenantModelViewSet):
@@ -156,4 +157,13 @@ class CloudAccountViewSet(TenantModelViewSet):
     write_role = Role.ADMIN
 
     def perform_create(self, serializer) -> None:
-        serializer.save(org=self.org, created_by=self.request.user, updated_at=timezone.now())
+        account = CloudAccount(org=self.org, created_by=self.request.user, updated_at=timezone.now())
+        serializer.instance = services.save_cloud_account(
+            account, serializer.validated_data, by=self.request.user, via=Via.API
+        )
+
+    def perform_update(self, serializer) -> None:
+        services.save_cloud_account(serializer.instance, serializer.validated_data, by=self.request.user, via=Via.API)
+
+    def perform_destroy(self, instance: CloudAccount) -> None:
+        services.delete_cloud_account(instance, by=self.request.user, via=Via.API)

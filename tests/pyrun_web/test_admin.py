@@ -37,3 +37,24 @@ class TestAdmin(TenantTest):
         token = ApiToken.objects.get(user=self.t.member)
         html = self.client.get(reverse("admin:tenancy_apitoken_change", args=[token.pk])).content.decode()
         assert token.key_hash not in html
+
+    def test_change_pages_of_the_operator_console_render(self):
+        from jobs.models import Job
+        from pyrun_web.audit.models import Action, AuditEntry, Via
+        from pyrun_web.audit.services import record
+        from pyrun_web.tenancy.models import CloudAccount, Membership
+        from runtimes.models import Runtime
+        from workspaces.services import create_workspace
+
+        workspace = create_workspace(org=self.t.org, user=self.t.owner, name="Console", template="python")
+        job = Job.objects.create(org=self.t.org, workspace=workspace, entrypoint="main.py", backend="lithops-localhost")
+        runtime = Runtime.objects.create(org=self.t.org, spec_hash="c" * 64, kind="conda", state="ready")
+        account = CloudAccount.objects.create(org=self.t.org, name="lab", region="eu-west-1", access_key_id="A" * 20,
+                                              secret_access_key="S" * 40)  # fmt: skip
+        entry = record(Action.QUOTA_CHANGED, actor=self.t.owner, via=Via.ADMIN, target=self.t.org)
+        objects = [self.t.org, Membership.objects.filter(org=self.t.org).first(), workspace, job, runtime, account,
+                   entry, self.t.owner]  # fmt: skip
+        for obj in objects:
+            url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+            assert self.client.get(url).status_code == 200, url
+        assert AuditEntry.objects.count() == 1
