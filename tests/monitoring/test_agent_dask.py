@@ -73,10 +73,11 @@ def test_a_local_cluster_reports_every_task_on_its_worker_thread(sandbox, proces
 
     assert "total: 500500" in result.stdout and "caught: bad value 7" in result.stdout
     assert rejected == 0
-    computed = [e for e in events if e["group"] == "inc"]
+    # A busy machine can add disk-read/disk-write bars (Dask spilling); compute bars are one per task.
+    computed = [e for e in events if e["group"] == "inc" and e["phase"] == "compute"]
     assert len(computed) == 1000
     assert len({e["key"] for e in computed}) == 1000
-    assert Counter((e["phase"], e["status"]) for e in computed) == {("compute", "finished"): 1000}
+    assert Counter(e["status"] for e in computed) == {"finished": 1000}
     for event in computed:
         assert re.fullmatch(rf"{address} #\d+", event["lane"]), event["lane"]
         assert event["framework"] == "dask" and event["start"] <= event["end"]
@@ -151,7 +152,7 @@ def test_a_remote_scheduler_is_followed_by_the_scripts_client(sandbox, remote_cl
 
     assert "total: 20100" in result.stdout and "caught: bad value 7" in result.stdout
     assert rejected == 0
-    computed = [e for e in events if e["group"] == "inc"]
+    computed = [e for e in events if e["group"] == "inc" and e["phase"] == "compute"]  # (spilling adds disk bars)
     assert len(computed) == len({e["key"] for e in computed}) == 200
     lanes = {e["lane"] for e in computed}  # the remote worker's threads
     assert all(re.fullmatch(r"tcp://127\.0\.0\.1:\d+ #[12]", lane) for lane in lanes), lanes
