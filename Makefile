@@ -39,13 +39,17 @@ frontend-test: frontend/node_modules/.package-lock.json
 up: install frontend
 	$(VENV)/bin/pyrun-web up
 
+# Test processes (pytest-xdist; tests/parallel.py keeps their Redis databases and data dirs apart). Most tests
+# wait on real workers, servers and browsers, so two share 2 cores well; a file's tests stay in one process.
+TEST_WORKERS ?= 2
+
 # Tests get their own throwaway data dir (and embedded Redis), removed afterwards, unless the caller names one.
 # They build dozens of short-lived runtimes: bytecode compilation is off unless asked for (one test covers it).
 test: install system-deps frontend frontend-test
 	@if [ -n "$$PYRUN_TEST_DATA_DIR" ]; then dir="$$PYRUN_TEST_DATA_DIR"; \
 	else dir=$$(mktemp -d -t pyrun-test-XXXXXX); trap 'rm -rf "$$dir"' EXIT; fi; \
 	PYRUN_DATA_DIR="$$dir" PYRUN_RUNTIME_COMPILE_BYTECODE="$${PYRUN_RUNTIME_COMPILE_BYTECODE:-0}" \
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
