@@ -102,7 +102,13 @@ export interface Runtime {
   python_version: string | null;
   size_bytes: number | null;
   error: { id: string; message: string } | null;
-  created_at: string;
+  timings: {
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+    last_used_at: string | null;
+    build_seconds: number | null;
+  };
   [key: string]: unknown;
 }
 
@@ -164,6 +170,9 @@ export interface PipelineParameter {
   type: string;
   default: unknown;
   help: string;
+  min?: number | null;
+  max?: number | null;
+  choices?: string[] | null;
 }
 
 export interface Pipeline {
@@ -172,6 +181,7 @@ export interface Pipeline {
   description: string;
   framework: string;
   backend: string;
+  backends?: string[]; // the backends a launch accepts
   expected_seconds: number;
   parameters: PipelineParameter[];
   entrypoint: string;

@@ -3,6 +3,8 @@ import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/endpoints";
 import type { Job, JobState, LogChunk } from "../api/types";
 import { ACTIVE_STATES } from "../api/types";
+import { useApp } from "../app";
+import { copyText } from "../clipboard";
 import { LogBuffer } from "../logs/logBuffer";
 import { LogView } from "../logs/LogView";
 import { JOB_STREAMS, LiveSocket } from "../ws/live";
@@ -13,6 +15,7 @@ export interface OutputPanelProps {
 }
 
 export function OutputPanel({ job, onState }: OutputPanelProps) {
+  const { notify } = useApp();
   const jobId = job?.id ?? null;
   const buffer = useMemo(() => new LogBuffer(), [jobId]); // eslint-disable-line react-hooks/exhaustive-deps
   const [follow, setFollow] = useState(true);
@@ -81,7 +84,16 @@ export function OutputPanel({ job, onState }: OutputPanelProps) {
         <label>
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
         </label>
-        <button onClick={() => navigator.clipboard?.writeText(buffer.text())}>Copy</button>
+        <button
+          title="Copy the output kept in the browser"
+          onClick={async () =>
+            (await copyText(buffer.text()))
+              ? notify("Output copied to the clipboard.")
+              : notify("Could not copy the output.", { kind: "fail" })
+          }
+        >
+          Copy
+        </button>
       </div>
       <LogView
         buffer={buffer}

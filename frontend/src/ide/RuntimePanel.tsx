@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/endpoints";
 import type { Runtime, RuntimeLogLine, RuntimeState, Workspace } from "../api/types";
-import { formatBytes, formatTime, useApp } from "../app";
+import { formatBytes, formatDuration, formatTime, useApp } from "../app";
 import { LogBuffer } from "../logs/logBuffer";
 import { LogView } from "../logs/LogView";
 import { LiveSocket, RUNTIME_STREAMS } from "../ws/live";
@@ -87,7 +87,9 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
         {runtime && (
           <span className="muted">
             {runtime.kind} · {runtime.builder} · Python {runtime.python_version ?? "?"} · {formatBytes(runtime.size_bytes)} ·{" "}
-            {formatTime(runtime.created_at)}
+            {runtime.timings?.finished_at
+              ? `built ${formatTime(runtime.timings.finished_at)}${runtime.timings.build_seconds !== null ? ` in ${formatDuration(runtime.timings.build_seconds)}` : ""}`
+              : `created ${formatTime(runtime.timings?.created_at)}`}
           </span>
         )}
         {runtime?.error && <span className="error">{runtime.error.message}</span>}

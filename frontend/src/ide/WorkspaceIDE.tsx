@@ -31,8 +31,11 @@ type Panel = (typeof PANELS)[number][0];
 
 const RUNTIME_SPECS = [".pyrun/environment.yml", ".pyrun/Dockerfile"];
 
+const modelOf = (workspaceId: number, path: string) =>
+  monaco.editor.getModel(monaco.Uri.parse(`file:///w${workspaceId}/${path}`));
+
 function setModelText(workspaceId: number, path: string, text: string) {
-  const model = monaco.editor.getModel(monaco.Uri.parse(`file:///w${workspaceId}/${path}`));
+  const model = modelOf(workspaceId, path);
   if (model && model.getValue() !== text) model.setValue(text);
 }
 
@@ -144,7 +147,8 @@ export default function WorkspaceIDE() {
     async (path: string, force = false): Promise<boolean> => {
       const tab = tabsRef.current.find((t) => t.path === path);
       if (!tab || !tab.loaded) return true;
-      const text = tab.text;
+      // The editor's model, not the tab's state: a key pressed just before Ctrl+S may not have re-rendered yet.
+      const text = modelOf(workspaceId, path)?.getValue() ?? tab.text;
       setTabs((all) => all.map((t) => (t.path === path ? { ...t, saving: true } : t)));
       try {
         let etag = tab.etag;
@@ -267,7 +271,10 @@ export default function WorkspaceIDE() {
   const run = async () => {
     setBusy(true);
     try {
-      for (const tab of tabsRef.current) if (tab.text !== tab.saved && !(await save(tab.path))) return;
+      for (const tab of tabsRef.current) {
+        const text = modelOf(workspaceId, tab.path)?.getValue() ?? tab.text;
+        if (tab.loaded && text !== tab.saved && !(await save(tab.path))) return;
+      }
       const created = await api.run(workspaceId, entrypoint, backend || null);
       setJobs((all) => [created, ...all.filter((j) => j.id !== created.id)]);
       setPanel(panel === "gantt" || panel === "metrics" ? panel : "output", created.id);

@@ -78,6 +78,8 @@ export function LogView({ buffer, label, follow, onFollowChange, emptyText }: Lo
   }, [onFollowChange]);
 
   const count = buffer.length;
+  // The number column fits the largest number shown (line 100000 has 6 digits).
+  const digits = String(buffer.total).length;
   const first = Math.max(0, Math.floor(scrollTop / ROW) - OVERSCAN);
   const last = Math.min(count, Math.ceil((scrollTop + height) / ROW) + OVERSCAN);
   const rows = [];
@@ -105,6 +107,7 @@ export function LogView({ buffer, label, follow, onFollowChange, emptyText }: Lo
       tabIndex={0}
       onScroll={onScroll}
       data-lines={buffer.total}
+      style={{ "--line-no-width": `${Math.max(4, digits) + 1}ch` } as React.CSSProperties}
     >
       {count === 0 && emptyText ? <p className="empty">{emptyText}</p> : null}
       {buffer.dropped > 0 && (

@@ -55,22 +55,26 @@ function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: 
           <input id={`${id}-name`} value={name} placeholder={pipeline.slug} onChange={(e) => setName(e.target.value)} />
           <label htmlFor={`${id}-backend`}>Backend</label>
           <select id={`${id}-backend`} value={backend} onChange={(e) => setBackend(e.target.value)}>
-            {BACKENDS.map((b) => (
+            {(pipeline.backends?.length ? pipeline.backends : BACKENDS).map((b) => (
               <option key={b}>{b}</option>
             ))}
           </select>
           {pipeline.parameters.map((p) => (
             <div key={p.name} style={{ display: "contents" }}>
               <label htmlFor={`${id}-${p.name}`}>{p.name}</label>
-              {p.type === "bool" ? (
+              {p.type === "bool" || p.choices?.length ? (
                 <select id={`${id}-${p.name}`} value={values[p.name]} onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}>
-                  <option>true</option>
-                  <option>false</option>
+                  {(p.type === "bool" ? ["true", "false"] : p.choices!).map((c) => (
+                    <option key={c}>{c}</option>
+                  ))}
                 </select>
               ) : (
                 <input
                   id={`${id}-${p.name}`}
                   type={p.type === "int" || p.type === "float" ? "number" : "text"}
+                  min={p.min ?? undefined}
+                  max={p.max ?? undefined}
+                  step={p.type === "float" ? "any" : undefined}
                   value={values[p.name]}
                   onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}
                 />

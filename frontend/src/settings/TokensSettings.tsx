@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
 import type { ApiToken } from "../api/types";
 import { formatTime, useApp } from "../app";
+import { copyText } from "../clipboard";
 
 export function TokensSettings() {
   const { notify } = useApp();
@@ -69,7 +70,11 @@ export function TokensSettings() {
               {created.key}
             </code>
             <button
-              onClick={() => navigator.clipboard?.writeText(created.key!).then(() => notify("Copied to the clipboard."))}
+              onClick={async () =>
+                (await copyText(created.key!))
+                  ? notify("Copied to the clipboard.")
+                  : notify("Could not copy: select the key and copy it.", { kind: "fail" })
+              }
             >
               Copy
             </button>
