@@ -285,7 +285,7 @@ function MetricsForJob({ jobId, live }: MetricsPanelProps) {
             label={`Tasks running over time; peak ${m?.peak_concurrency ?? 0}`}
             draw={(ctx, size, theme) =>
               drawLineChart(ctx, size, theme, [{ points: series.running, colour: theme.running, fill: true }], {
-                t0: series.t0, t1: series.t1, yFormat: (x) => String(+x.toFixed(1)),
+                t0: series.t0, t1: series.t1, yFormat: (x) => String(Math.round(x)), integer: true,
               })
             }
           />

@@ -173,13 +173,14 @@ export function drawLineChart(
   size: ChartSize,
   theme: Theme,
   series: LineSeries[],
-  opts: { t0: number; t1: number; yFormat: (v: number) => string; yMax?: number; empty?: string },
+  opts: { t0: number; t1: number; yFormat: (v: number) => string; yMax?: number; empty?: string; integer?: boolean },
 ): void {
   const w = size.width - PAD.left - PAD.right;
   const h = size.height - PAD.top - PAD.bottom;
   let top = opts.yMax ?? 0;
   for (const s of series) for (const p of s.points) top = Math.max(top, p.v);
-  top = niceMax(top);
+  // Counts get whole-number grid lines (there are four steps).
+  top = opts.integer ? Math.max(4, Math.ceil(top / 4) * 4) : niceMax(top);
   const span = Math.max(opts.t1 - opts.t0, 1e-9);
   const x = (t: number) => PAD.left + ((t - opts.t0) / span) * w;
   const y = (v: number) => PAD.top + h - (v / top) * h;
