@@ -104,6 +104,7 @@ def test_edit_run_watch_gantt_cancel_and_history(
     page.wait_for_function("document.querySelector('[data-testid=current-state]')?.textContent === 'succeeded'")
     assert state.inner_text() == "succeeded"
     output.get_by_text("squares: [0, 1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121]").wait_for()
+    first_id = int(re.search(r"job=(\d+)", page.url).group(1))
     shot("ide-run-succeeded")
     ide_shot = artifacts / "ide.png"
     page.screenshot(path=str(ide_shot))
@@ -129,9 +130,13 @@ def test_edit_run_watch_gantt_cancel_and_history(
     page.locator('[role=tab][data-dirty="false"]', has_text="slow.py").wait_for()
     page.get_by_label("Entrypoint").select_option("slow.py")
     page.get_by_role("button", name="▶ Run").click()
-    page.get_by_role("toolbar", name="Run").get_by_text(re.compile(r"Run #\d+")).filter(has_not_text="#1:").wait_for()
+    # Job ids are global: wait for the URL to name a run other than the first one.
+    page.wait_for_url(lambda url: re.search(r"job=(\d+)", url) and f"job={first_id}" not in url)
+    second_id = int(re.search(r"job=(\d+)", page.url).group(1))
+    page.get_by_role("toolbar", name="Run").get_by_text(f"Run #{second_id}:").wait_for()
     page.get_by_role("tab", name="Output").click()
-    page.get_by_role("log", name=re.compile("Output of run")).get_by_text("sleeping").wait_for(timeout=60_000)
+    page.wait_for_function("document.getElementById('panel-tab-output')?.getAttribute('aria-selected') === 'true'")
+    page.get_by_role("log", name=f"Output of run {second_id}").get_by_text("sleeping").wait_for(timeout=60_000)
     shot("long-run")
     page.get_by_role("toolbar", name="Run").get_by_role("button", name="■ Cancel").click()
     page.wait_for_function("document.querySelector('[data-testid=current-state]')?.textContent === 'cancelled'")

@@ -218,8 +218,8 @@ def by_key(events: list[Event]) -> dict[str, list[Event]]:
     return out
 
 
-def overlaps(events: list[Event]) -> list[tuple[Event, Event]]:
-    """Pairs of ended bars of one lane that overlap in time."""
+def overlaps(events: list[Event], slack: float = 0.0) -> list[tuple[Event, Event]]:
+    """Pairs of ended bars of one lane that overlap in time by more than ``slack`` seconds."""
     lanes: dict[str, list[Event]] = {}
     for event in events:
         if event["end"] is not None:
@@ -227,5 +227,5 @@ def overlaps(events: list[Event]) -> list[tuple[Event, Event]]:
     found = []
     for bars in lanes.values():
         bars.sort(key=lambda e: (e["start"], e["end"]))
-        found += [(a, b) for a, b in itertools.pairwise(bars) if b["start"] < a["end"]]
+        found += [(a, b) for a, b in itertools.pairwise(bars) if b["start"] < a["end"] - slack]
     return found

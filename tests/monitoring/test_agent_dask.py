@@ -84,7 +84,9 @@ def test_a_local_cluster_reports_every_task_on_its_worker_thread(sandbox, proces
         assert event["figures"]["nbytes"] > 0 and event["figures"]["thread"] > 0
     # Two workers of two threads each: at most four lanes, and a thread runs one task at a time.
     assert 1 <= len({e["lane"] for e in computed}) <= 4
-    assert overlaps(computed) == []
+    # Dask's worker stamps a task's stop and the next task's start in different places: on a busy machine two
+    # consecutive tasks of one thread were seen to overlap by 18 µs. More than a millisecond would be two at once.
+    assert overlaps(computed, slack=0.001) == []
     (failed,) = [e for e in events if e["group"] == "boom"]
     assert failed["status"] == "failed" and failed["phase"] == "compute"
     assert failed["error"] == "ValueError: bad value 7"

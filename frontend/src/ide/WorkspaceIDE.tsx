@@ -277,7 +277,9 @@ export default function WorkspaceIDE() {
       }
       const created = await api.run(workspaceId, entrypoint, backend || null);
       setJobs((all) => [created, ...all.filter((j) => j.id !== created.id)]);
-      setPanel(panel === "gantt" || panel === "metrics" ? panel : "output", created.id);
+      // The tab as it is now, not as it was before the save and the request (the user may have moved on).
+      const current = new URLSearchParams(window.location.search).get("tab");
+      setPanel(current === "gantt" || current === "metrics" ? current : "output", created.id);
     } catch (e) {
       notify(`Run failed to start: ${(e as Error).message}`, { kind: "fail" });
     } finally {
