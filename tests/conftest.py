@@ -173,6 +173,7 @@ def _module_worker(django_db_setup, django_db_blocker, redis_server):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError("the jobs worker did not start")
+    process.worker_name = name
     yield process
     stop_process(process)
 
@@ -189,4 +190,11 @@ def jobs_worker(_module_worker, transactional_db):
     # ... nor a worker still writing the log of a job whose rows the flush is about to delete.
     deadline = time.monotonic() + 15
     while Job.objects.filter(started_at__isnull=False, log_complete=False).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # ... nor a task still in its last transaction (a job's end starts the next queued job): the flush's TRUNCATE
+    # and that transaction would deadlock.
+    from pyrun_web.celery import app
+
+    inspect = app.control.inspect(destination=[_module_worker.worker_name], timeout=1.0, limit=1)
+    while time.monotonic() < deadline and any((inspect.active() or {}).values()):
         time.sleep(0.1)
