@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.monitoring.agent_harness import AGENT_DIR, Listener, Sandbox, overlaps, run
+from tests.monitoring.agent_harness import AGENT_DIR, Listener, Sandbox, run
 
 PRELOAD = {
     "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": '["pyrun_agent.dask_preload"]',
@@ -82,11 +82,9 @@ def test_a_local_cluster_reports_every_task_on_its_worker_thread(sandbox, proces
         assert re.fullmatch(rf"{address} #\d+", event["lane"]), event["lane"]
         assert event["framework"] == "dask" and event["start"] <= event["end"]
         assert event["figures"]["nbytes"] > 0 and event["figures"]["thread"] > 0
-    # Two workers of two threads each: at most four lanes, and a thread runs one task at a time.
+    # Two workers of two threads each: at most four lanes. (Bars of one lane may overlap: on a busy machine a
+    # worker reported two tasks on one thread id starting 8 µs apart, so lanes are where a task ran, not a slot.)
     assert 1 <= len({e["lane"] for e in computed}) <= 4
-    # Dask's worker stamps a task's stop and the next task's start in different places: on a busy machine two
-    # consecutive tasks of one thread were seen to overlap by 18 µs. More than a millisecond would be two at once.
-    assert overlaps(computed, slack=0.001) == []
     (failed,) = [e for e in events if e["group"] == "boom"]
     assert failed["status"] == "failed" and failed["phase"] == "compute"
     assert failed["error"] == "ValueError: bad value 7"
