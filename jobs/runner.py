@@ -373,7 +373,7 @@ def _ensure_runtime(job: Job, target: str) -> Any:
     if job.runtime_id is not None:
         runtime = Runtime.objects.filter(pk=job.runtime_id).first()
         if runtime is not None:
-            if runtime.state == Runtime.State.READY and runtime.python and runtime.python.exists():
+            if runtime.state == Runtime.State.READY and runtime.has_interpreter:
                 runtime.touch()
                 return runtime
             if runtime.is_active:
@@ -541,8 +541,8 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
     runtime = _wait_for_runtime(job, runtime, log)
     if runtime is None:
         return
-    interpreter = runtime.python
-    if interpreter is None or not Path(interpreter).exists():
+    interpreter = runtime.interpreter
+    if interpreter is None or not runtime.has_interpreter:
         raise PyrunError(
             "job:platform:runtime-unusable", runtime=runtime.pk, backend=job.backend, reason="it has no interpreter"
         )
@@ -551,16 +551,14 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
     with _beating(job):
         restore_snapshot(job.snapshot_hash, scratch)
         # Assuming an AWS role (the Lambda backend) is a network round trip too.
-        plan = backend.plan(
-            job=job, runtime=runtime, interpreter=str(interpreter), settings=job.workspace.lithops_settings
-        )
+        plan = backend.plan(job=job, runtime=runtime, interpreter=interpreter, settings=job.workspace.lithops_settings)
     try:
         _run_planned(job, log, scratch, runtime, interpreter, plan)
     finally:
         plan.close()
 
 
-def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter: Path, plan: LaunchPlan) -> None:
+def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter: str, plan: LaunchPlan) -> None:
     # A python argument starting with "-" would be read as an option.
     entry = job.entrypoint if not job.entrypoint.startswith("-") else f"./{job.entrypoint}"
     if not (scratch / job.entrypoint).is_file():
@@ -572,14 +570,14 @@ def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter
     ingest = _start_ingest(job, log)
     agent = inject(ingest)
     spec = SandboxSpec(
-        argv=[str(interpreter), entry, *job.args],
+        argv=[interpreter, entry, *job.args],
         workdir=scratch,
         runtime_prefixes=runtime.interpreter_prefixes,
         ro_binds=[*plan.ro_binds, *agent.ro_binds],
         rw_binds=agent.rw_binds,
-        # The plan's variables win over the user's (reserved names are refused at creation anyway).
-        env={**job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"},
+        env=job_env(job, runtime, plan, agent),
         limits=limits,
+        root=runtime.sandbox_root,
     )
     for renewal in plan.renewals:
         renewal.start()
@@ -588,6 +586,17 @@ def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter
     finally:
         if ingest is not None:
             ingest.close()
+
+
+def job_env(job: Job, runtime: Any, plan: LaunchPlan, agent: Any) -> dict[str, str]:
+    """The job's variables: the image's ``ENV`` (image runtimes), then the user's, then the plan's and the
+    agent's, which win (reserved names are refused at creation anyway); an image's PYTHONPATH stays after the
+    agent's."""
+    env = {**runtime.image_env, **job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"}
+    image_path = runtime.image_env.get("PYTHONPATH")
+    if image_path and "PYTHONPATH" in agent.env:
+        env["PYTHONPATH"] = f"{agent.env['PYTHONPATH']}:{image_path}"
+    return env
 
 
 def _start_ingest(job: Job, log: JobLog) -> EventIngest | None:

@@ -39,6 +39,11 @@ ERRORS: dict[str, ErrorDef] = {
     "tenancy:user:already-member": ErrorDef(409, "{email} is already a member of {org}."),
     "tenancy:user:bad-cloud-account": ErrorDef(400, "{detail}"),
     # Sandbox (user code: jobs, terminals, builds)
+    "sandbox:platform:bwrap-needed-for-image": ErrorDef(
+        503,
+        "Runtimes built from a Dockerfile run jobs in the image's filesystem, which needs bwrap (Debian package "
+        "bubblewrap) on this server.",
+    ),
     "sandbox:platform:bwrap-missing": ErrorDef(
         503, "The sandbox is unavailable: bwrap (Debian package bubblewrap) is not installed on this server."
     ),
@@ -127,6 +132,9 @@ ERRORS: dict[str, ErrorDef] = {
         400, "The Docker build of .pyrun/Dockerfile failed at {step}: {detail}"
     ),
     "runtime:platform:docker-push-failed": ErrorDef(502, "Pushing image {image} to its registry failed: {detail}"),
+    "runtime:platform:image-export-failed": ErrorDef(
+        502, "Unpacking the filesystem of image {image} for jobs failed: {detail}"
+    ),
     "runtime:platform:docker-unavailable": ErrorDef(
         503, "Docker runtimes are unavailable: the server cannot reach a Docker daemon ({detail})."
     ),

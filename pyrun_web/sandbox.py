@@ -8,8 +8,9 @@ the resource limits. :func:`popen` starts it under bubblewrap (``bwrap``):
   capabilities, no nested user namespaces, and ``--die-with-parent``: when the platform process (or the
   outer ``bwrap``) dies, the PID namespace dies with every process in it, ``setsid`` or not;
 - a read-only root made of ``/usr`` (and the ``/bin``, ``/lib*`` links), a short list of ``/etc`` files, the
-  interpreter prefixes; private size-capped tmpfs for ``/tmp`` and ``$HOME``; nothing of the data dir, other
-  workspaces or the database;
+  interpreter prefixes; or, for a Dockerfile runtime, the image's unpacked filesystem (``spec.root``) with only
+  the host's ``resolv.conf`` and ``hosts``; private size-capped tmpfs for ``/tmp`` and ``$HOME``; nothing of
+  the data dir, other workspaces or the database;
 - exactly the environment of the spec (HOME, TMPDIR, PATH, LANG plus ``spec.env``): nothing is inherited.
 
 Limits are rlimits set in ``preexec_fn`` (address space, processes, file size, CPU seconds, no core files).
@@ -91,6 +92,9 @@ _ETC_FILES = (
     "/etc/terminfo",
     "/etc/timezone",
 )
+# The host's name resolution, bound over an image root's own (Docker writes these into a container at start,
+# so an exported image has them empty or missing).
+_NETWORK_ETC_FILES = ("/etc/resolv.conf", "/etc/hosts")
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,9 @@ class SandboxSpec:
     # its own pty needs the pty as controlling terminal instead, so a terminal turns this off.
     new_session: bool = True
     share_net: bool = True
+    # A container-image runtime's unpacked filesystem (``runtimes.rootfs``): it becomes the read-only root
+    # instead of the host's /usr and /etc, with the host's name resolution bound over the image's.
+    root: Path | None = None
 
 
 class SandboxProcess(subprocess.Popen):
@@ -189,14 +196,12 @@ def build_argv(spec: SandboxSpec, bwrap: str = "bwrap") -> list[str]:
         argv.append("--share-net")
     if spec.new_session:
         argv.append("--new-session")
-    argv += ["--ro-bind", "/usr", "/usr"]
-    for name in _ROOT_DIRS:
-        if os.path.islink(name):
-            argv += ["--symlink", os.readlink(name), name]
-        elif os.path.isdir(name):
-            argv += ["--ro-bind", name, name]
-    for name in _ETC_FILES:
-        argv += ["--ro-bind-try", name, name]
+    if spec.root is None:
+        argv += _host_root()
+    else:
+        argv += root_binds(Path(spec.root), _mount_points(spec))
+        for name in _NETWORK_ETC_FILES:
+            argv += ["--ro-bind-try", name, name]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     # /tmp first: a bind below /tmp made before it would be hidden by the tmpfs.
     for target in (TMPDIR, HOME):
@@ -210,6 +215,56 @@ def build_argv(spec: SandboxSpec, bwrap: str = "bwrap") -> list[str]:
     argv += ["--bind", str(Path(spec.workdir).resolve()), WORKDIR]
     # The root itself is a tmpfs bwrap builds the tree on; read-only, nobody can fill it.
     argv += ["--remount-ro", "/", "--chdir", WORKDIR, "--", *spec.argv]
+    return argv
+
+
+def _host_root() -> list[str]:
+    argv = ["--ro-bind", "/usr", "/usr"]
+    for name in _ROOT_DIRS:
+        if os.path.islink(name):
+            argv += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            argv += ["--ro-bind", name, name]
+    for name in _ETC_FILES:
+        argv += ["--ro-bind-try", name, name]
+    return argv
+
+
+def _mount_points(spec: SandboxSpec) -> list[str]:
+    """Where the sandbox mounts something of its own over an image root."""
+    binds = [*spec.runtime_prefixes, *spec.ro_binds, *spec.rw_binds]
+    return ["/proc", "/dev", TMPDIR, HOME, WORKDIR, *_NETWORK_ETC_FILES, *(str(path) for path in binds)]
+
+
+def root_binds(root: Path, mount_points: Sequence[str], dest: str = "/") -> list[str]:
+    """bwrap arguments that rebuild ``root`` read-only at ``dest``, leaving every path of ``mount_points``
+    free for a later mount.
+
+    Binding the image root whole would make it impossible to create mount points inside it (it is read-only);
+    so a directory with a mount point below it is recreated with ``--dir`` and its entries bound one by one,
+    and the mount point itself is left out. Symlinks are recreated as symlinks (their targets resolve inside
+    the sandbox, never on the host).
+    """
+    argv: list[str] = []
+    try:
+        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
+        return argv
+    for entry in entries:
+        path = f"{dest.rstrip('/')}/{entry.name}"
+        below = [point for point in mount_points if point == path or point.startswith(path + "/")]
+        if path in below:
+            continue  # mounted over later: its parent directory is enough
+        if entry.is_symlink():
+            if not below:
+                argv += ["--symlink", os.readlink(entry.path), path]
+        elif entry.is_dir(follow_symlinks=False):
+            if below:
+                argv += ["--dir", path, *root_binds(Path(entry.path), below, path)]
+            else:
+                argv += ["--ro-bind", entry.path, path]
+        elif not below:
+            argv += ["--ro-bind", entry.path, path]
     return argv
 
 
@@ -239,6 +294,8 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
     else:
         if settings.PRODUCTION:
             raise PyrunError("sandbox:platform:bwrap-missing")
+        if spec.root is not None:
+            raise PyrunError("sandbox:platform:bwrap-needed-for-image")
         _warn_once("bwrap is not installed (Debian package bubblewrap): running user code WITHOUT a sandbox")
         scratch = Path(tempfile.mkdtemp(prefix="pyrun-sandbox-"))
         (scratch / "home").mkdir()
@@ -269,6 +326,8 @@ def _check_binds(spec: SandboxSpec) -> None:
         raise ValueError(f"sandbox workdir {workdir} is not a directory")
     if any(secret.is_relative_to(workdir) for secret in protected):
         raise ValueError(f"sandbox workdir {workdir} would expose the platform's data")
+    if spec.root is not None and not Path(spec.root).is_dir():
+        raise ValueError(f"sandbox root {spec.root} is not a directory")
     for path in [*spec.runtime_prefixes, *spec.ro_binds, *spec.rw_binds]:
         resolved = Path(path).resolve()
         if not resolved.is_absolute() or not resolved.exists():

@@ -6,6 +6,7 @@ workers (or a worker and a cancel) can never both win; the row is written before
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -118,17 +119,45 @@ class Runtime(TenantModel):
         return Path(found) if found else None
 
     @property
+    def sandbox_root(self) -> Path | None:
+        """Container-image runtimes: the image's unpacked filesystem, which jobs run in as their root."""
+        return self.build_dir if self.build_dir and self.extra.get("image_python") else None
+
+    @property
     def python(self) -> Path | None:
-        """The interpreter jobs run (local runtimes), through the real directory so paths baked in match."""
+        """The interpreter on this host (a local runtime's, through the real directory so paths baked in
+        match; inside the unpacked filesystem for an image)."""
+        if self.sandbox_root is not None:
+            return self.sandbox_root / self.extra["image_python"].lstrip("/")
         return self.build_dir / "bin" / "python" if self.build_dir else None
 
     @property
+    def interpreter(self) -> str | None:
+        """The interpreter's path as a job sees it in its sandbox."""
+        if self.sandbox_root is not None:
+            return self.extra["image_python"]
+        return str(self.python) if self.python else None
+
+    @property
+    def has_interpreter(self) -> bool:
+        # lexists: an image's python is often a symlink whose target only resolves inside the image.
+        return self.python is not None and os.path.lexists(self.python)
+
+    @property
     def interpreter_prefixes(self) -> list[Path]:
-        """What a sandbox must bind read-only, in PATH order: the environment, then its base interpreter."""
+        """What a sandbox must bind read-only, in PATH order: the environment, then its base interpreter (none
+        for an image, which is the sandbox's root)."""
+        if self.sandbox_root is not None:
+            return []
         found = [self.build_dir] if self.build_dir else []
         if self.extra.get("base_prefix"):
             found.append(Path(self.extra["base_prefix"]))
         return found
+
+    @property
+    def image_env(self) -> dict[str, str]:
+        """The environment the image declares (``ENV`` lines: PATH and the like), for jobs run in it."""
+        return dict(self.extra.get("image_env") or {})
 
     @property
     def build_seconds(self) -> float | None:

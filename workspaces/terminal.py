@@ -2,7 +2,8 @@
 
 Members and up get an interactive ``bash`` on a pty inside the sandbox (``pyrun_web.sandbox``), with the
 workspace at ``/workspace``, the workspace's runtime on PATH (its ready runtime, else the last ready one it
-used, else the platform's default interpreter) and the org's limits. Protocol, JSON text frames:
+used, else the platform's default interpreter; a Dockerfile runtime's shell runs in the image's filesystem, with
+``/bin/sh`` when the image has no bash) and the org's limits. Protocol, JSON text frames:
 
 - client → server: ``{"type": "input", "data": "ls\\r"}``, ``{"type": "resize", "cols": 120, "rows": 40}``
   (the first size can also come as ``?cols=&rows=`` on the URL);
@@ -29,6 +30,7 @@ import logging
 import os
 import struct
 import termios
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -67,29 +69,54 @@ def set_window_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def runtime_prefixes(workspace: Workspace) -> list[Path] | None:
-    """The interpreter prefixes of the runtime the shell should have; None: the platform's default."""
+@dataclass(frozen=True)
+class ShellRuntime:
+    """What the shell runs on: a runtime's interpreter prefixes, or an image runtime's filesystem as root."""
+
+    prefixes: list[Path] = field(default_factory=list)
+    root: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def shell(self) -> str:
+        # A slim image may have no bash.
+        if self.root is not None and not os.path.lexists(self.root / SHELL[0].lstrip("/")):
+            return "/bin/sh"
+        return SHELL[0]
+
+
+def shell_runtime(workspace: Workspace) -> ShellRuntime | None:
+    """The runtime the shell should have; None: the platform's default."""
     runtime = workspace_runtime_status(workspace).runtime
-    if runtime is None or runtime.state != Runtime.State.READY or runtime.python is None or not runtime.python.exists():
+    if runtime is None or runtime.state != Runtime.State.READY or not runtime.has_interpreter:
         return None
-    return runtime.interpreter_prefixes
+    return ShellRuntime(prefixes=runtime.interpreter_prefixes, root=runtime.sandbox_root, env=runtime.image_env)
 
 
 class ShellSession:
     """One shell on a pty in the sandbox; the consumer feeds it input and forwards its output."""
 
     def __init__(
-        self, workdir: Path, limits: sandbox.ResourceLimits, cols: int, rows: int, prefixes: list[Path] | None = None
+        self,
+        workdir: Path,
+        limits: sandbox.ResourceLimits,
+        cols: int,
+        rows: int,
+        runtime: ShellRuntime | None = None,
     ) -> None:
+        runtime = runtime or ShellRuntime()
+        shell = runtime.shell
         spec = sandbox.SandboxSpec(
-            argv=SHELL,
+            argv=(shell, *SHELL[1:]),
             workdir=workdir,
-            **({"runtime_prefixes": prefixes} if prefixes else {}),
-            env={"TERM": "xterm-256color", "SHELL": SHELL[0]},
+            # An image root brings its own interpreters; with neither, the platform's default one.
+            **({"runtime_prefixes": runtime.prefixes} if runtime.prefixes or runtime.root else {}),
+            env={**runtime.env, "TERM": "xterm-256color", "SHELL": shell},
             limits=limits,
             # The shell needs its pty as controlling terminal for job control; the pty is its own, so
             # there is no outer terminal to detach from.
             new_session=False,
+            root=runtime.root,
         )
         master, slave = os.openpty()
         try:
@@ -183,14 +210,14 @@ class TerminalConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
         cols = _size(query.get("cols", [None])[-1], DEFAULT_SIZE[0])
         rows = _size(query.get("rows", [None])[-1], DEFAULT_SIZE[1])
         limits = sandbox.ResourceLimits.for_org(workspace.org.limits)  # org came with the workspace: no query
-        prefixes = await database_sync_to_async(runtime_prefixes)(workspace)
+        runtime = await database_sync_to_async(shell_runtime)(workspace)
         self.loop = asyncio.get_running_loop()
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.closing = False
         self.tasks: set[asyncio.Task] = set()
         self.idle_handle: asyncio.TimerHandle | None = None
         try:
-            self.session = ShellSession(workdir, limits, cols, rows, prefixes)
+            self.session = ShellSession(workdir, limits, cols, rows, runtime)
         except PyrunError as error:
             await self.refuse(1011, error.id)
             return

@@ -184,6 +184,35 @@ class TestTerminal(TenantTest):
 
         asyncio.run(scenario())
 
+    @pytest.mark.slow
+    @pytest.mark.usefixtures("inline_builds")
+    def test_the_shell_of_a_dockerfile_workspace_runs_in_the_image(self, server):
+        from runtimes.services import ensure_workspace_runtime
+        from tests.runtimes.test_docker_builder import BASE_IMAGE, docker_or_skip
+
+        client = docker_or_skip()
+        dockerfile = f"FROM {BASE_IMAGE}\nENV GREETING=from-the-image\nRUN echo baked > /etc/pyrun-marker\n"
+        (self.workspace.path / ".pyrun").mkdir()
+        (self.workspace.path / ".pyrun/Dockerfile").write_text(dockerfile)
+        runtime = ensure_workspace_runtime(self.workspace, user=self.t.owner)
+        runtime.refresh_from_db()
+        try:
+            assert runtime.state == "ready", runtime.error
+
+            async def scenario():
+                async with open_terminal(server, self.workspace.pk, key=self.t.keys["member"]) as ws:
+                    await read_until(ws, r"[#$] $")
+                    baked = await run_command(ws, "cat /etc/pyrun-marker; echo $GREETING")
+                    assert baked == "baked\r\nfrom-the-image\r\n"
+                    python = "python -c 'import platform; print(platform.python_version())'"
+                    assert await run_command(ws, python) == f"{runtime.python_version}\r\n"
+                    assert await run_command(ws, "touch /etc/x 2>/dev/null || echo read-only") == "read-only\r\n"
+
+            asyncio.run(scenario())
+        finally:
+            client.images.remove(runtime.image_uri, force=True)
+            client.close()
+
     def test_platform_data_and_other_workspaces_are_invisible(self, server):
         probe = Path(settings.DATA_DIR) / f"probe-{uuid.uuid4().hex}"
         probe.write_text("platform data")

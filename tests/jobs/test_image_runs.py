@@ -1,0 +1,78 @@
+"""A workspace whose runtime is a `.pyrun/Dockerfile`: the worker builds the image, unpacks it, and the job runs in
+the image's filesystem (its Python, its packages, its ENV) inside the sandbox, monitored like any other run."""
+
+from __future__ import annotations
+
+import contextlib
+
+import docker
+import docker.errors
+import pytest
+
+from monitoring.models import TaskEvent
+from runtimes.models import Runtime
+from tests.jobs.conftest import make_workspace, read_logs, start_run, wait_for
+from tests.runtimes.test_docker_builder import BASE_IMAGE, docker_or_skip
+from tests.tenants import TenantTest
+
+pytestmark = pytest.mark.slow
+
+DOCKERFILE = f"""FROM {BASE_IMAGE}
+ARG LITHOPS
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH GREETING="hello from the image"
+RUN pip install --no-cache-dir $LITHOPS
+RUN echo "baked into the image" > /etc/pyrun-marker
+"""
+
+SCRIPT = """
+import os, platform, sys
+import lithops
+
+print("python", sys.executable, platform.python_version())
+print("marker:", open("/etc/pyrun-marker").read().strip())
+print("greeting:", os.environ["GREETING"])
+print("host home visible:", os.path.exists("/root/.pyenv"))
+try:
+    open("/etc/written-by-the-job", "w")
+except OSError as exc:
+    print("root is read-only:", exc.__class__.__name__)
+with lithops.FunctionExecutor() as executor:
+    print("cubes:", executor.get_result(executor.map(lambda x: x ** 3, range(6))))
+"""
+
+
+@pytest.fixture
+def image_cleanup():
+    client = docker_or_skip()
+    runtimes: list[int] = []
+    yield runtimes
+    for runtime_id in runtimes:
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(f"pyrun/runtimes:rt{runtime_id}", force=True)
+    client.close()
+
+
+class TestImageRuns(TenantTest):
+    def test_a_dockerfile_workspace_runs_lithops_in_its_image(self, jobs_worker, image_cleanup):
+        workspace = make_workspace(self.t, {".pyrun/Dockerfile": DOCKERFILE, "cubes.py": SCRIPT})
+
+        job = start_run(self.api("member"), workspace.pk, "cubes.py", backend="lithops-localhost")
+        done = wait_for(self.api("viewer"), job["id"], timeout=600)
+        image_cleanup.append(done["runtime"])
+
+        chunks, _ = read_logs(self.api("viewer"), job["id"])
+        stdout = "".join(c["text"] for c in chunks if c["stream"] == "stdout")
+        others = "".join(c["text"] for c in chunks if c["stream"] != "stdout")
+        assert done["state"] == "succeeded", (stdout, others)
+        runtime = Runtime.objects.get(pk=done["runtime"])
+        assert runtime.kind == "docker" and runtime.target == "local"
+        assert f"python /opt/venv/bin/python {runtime.python_version}\n" in stdout  # the image's, not the host's
+        assert "marker: baked into the image\n" in stdout
+        assert "greeting: hello from the image\n" in stdout
+        assert "host home visible: False\n" in stdout
+        assert "root is read-only: OSError\n" in stdout
+        assert "cubes: [0, 1, 8, 27, 64, 125]\n" in stdout
+        assert "unpacking the filesystem of pyrun/runtimes:rt" in others  # the build, as it went
+        finished = TaskEvent.objects.filter(job_id=job["id"], framework="lithops", status="finished")
+        assert finished.count() == 6  # the monitoring agent works inside the image too
