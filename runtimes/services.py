@@ -122,6 +122,14 @@ def workspace_subject(workspace) -> str:
 UNSUPPORTED_TARGETS = {(Runtime.Kind.CONDA, Runtime.Target.IMAGE), (Runtime.Kind.DOCKER, Runtime.Target.LAMBDA_LAYER)}
 
 
+def target_for(kind: str, target: str) -> str:
+    """The target a runtime of ``kind`` is built for when a backend asks for ``target``: AWS Lambda runs an
+    environment.yml as a layer and a Dockerfile as a container image."""
+    if kind == Runtime.Kind.DOCKER and target == Runtime.Target.LAMBDA_LAYER:
+        return Runtime.Target.IMAGE
+    return target
+
+
 def choose_builder(spec: RuntimeSpec, target: str) -> str:
     if (spec.kind, target) in UNSUPPORTED_TARGETS:
         raise PyrunError("runtime:user:target-unsupported", source=_source_of(spec), target=target)
@@ -309,7 +317,8 @@ def ensure_workspace_runtime(workspace, *, user=None, target: str = Runtime.Targ
     except PyrunError as error:
         if error.id not in SPEC_ERRORS or found is None:
             raise
-        return record_invalid(workspace.org, found, error, target, user)
+        return record_invalid(workspace.org, found, error, target_for(found.kind, target), user)
+    target = target_for(spec.kind, target)
     return ensure_runtime(workspace.org, spec, target, user, subject=workspace_subject(workspace))
 
 

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -23,15 +24,17 @@ import requests.exceptions
 from django.conf import settings
 
 from pyrun_web.errors import PyrunError
+from runtimes.builders import lambda_image
 from runtimes.builders.base import BuildContext, BuildResult
 from runtimes.publishers.registry import push_image
+from runtimes.rootfs import export_rootfs
 
 CLIENT_TIMEOUT_S = 300  # per socket read of non-streaming calls (image inspect on a busy daemon can be slow)
 PROBE_TIMEOUT_S = 120
 STEP_LINE = re.compile(r"^Step \d+/\d+ : ")
 # What the image has: run with its own python (``python``, else ``python3``), with no network.
 PROBE = """
-import json, platform
+import json, platform, sys
 from importlib import metadata
 packages = {}
 for dist in metadata.distributions():
@@ -39,7 +42,7 @@ for dist in metadata.distributions():
     if name:
         packages.setdefault(name.lower(), dist.version)
 print(json.dumps({"python": platform.python_version(), "lithops": packages.get("lithops", ""),
-                  "packages": sorted(packages.items())}))
+                  "executable": sys.executable, "packages": sorted(packages.items())}))
 """
 
 
@@ -82,32 +85,65 @@ class DockerBuilder:
             build_args = dict(ctx.spec.build_args)
             args = " ".join(f"--build-arg {key}" for key in build_args)
             ctx.log(f"$ docker build --network host {args} -t {image} .pyrun/".replace("  ", " "))
-            image_id = _BuildStream(client, ctx, image, build_args).run()
+            image_id = BuildStream(client, ctx, image, build_args).run()
             probe = _probe(client, image)
-            ctx.log(f"image {image} ({image_id[:19]}): Python {probe['python']}")
-            extra: dict[str, Any] = {"image_id": image_id, "tagged": image, "lithops_version": probe["lithops"]}
+            ctx.log(f"image {image} ({image_id[:19]}): Python {probe['python']} at {probe['executable']}")
+            if ctx.target == "image":
+                image = lambda_image.derive(client, ctx, image, probe)
+            extra: dict[str, Any] = {
+                "image_id": image_id,
+                "tagged": image,
+                "lithops_version": probe["lithops"],
+                "image_python": probe["executable"],
+                "image_env": image_env(client, image),
+            }
             image_uri = image
             if settings.PYRUN_DOCKER_REGISTRY:
-                digest = push_image(client, repository, tag, ctx.log)
+                digest = push_image(client, repository, image.rsplit(":", 1)[-1], ctx.log)
                 image_uri = f"{image}@{digest}"
                 extra["digest"] = digest
             size = client.images.get(image).attrs.get("Size", 0)
+            export_rootfs(client, image, ctx.prefix, ctx.log)
         except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
             raise PyrunError("runtime:platform:docker-unavailable", detail=str(exc)) from exc
         finally:
             client.close()
         packages = [{"name": name, "version": version, "source": "image"} for name, version in probe["packages"]]
         return BuildResult(
-            python_version=probe["python"], packages=packages, size_bytes=size, image_uri=image_uri, extra=extra
+            python_version=probe["python"],
+            packages=packages,
+            size_bytes=size,
+            prefix=str(ctx.prefix),
+            image_uri=image_uri,
+            extra=extra,
         )
 
 
-class _BuildStream:
+# Set by the sandbox for every job, whatever the image says.
+_SANDBOX_OWNED_ENV = frozenset({"HOME", "TMPDIR", "HOSTNAME"})
+
+
+def image_env(client: docker.DockerClient, image: str) -> dict[str, str]:
+    """The image's ``ENV`` (``Config.Env``), minus what the sandbox sets itself."""
+    pairs = client.images.get(image).attrs.get("Config", {}).get("Env") or []
+    found = dict(pair.partition("=")[::2] for pair in pairs)
+    return {key: value for key, value in found.items() if key and key not in _SANDBOX_OWNED_ENV}
+
+
+class BuildStream:
     """One ``docker build``: reads the daemon's JSON stream in a thread so the caller can stop it on cancel or at
     the deadline; dropping the connection is what makes the daemon stop the build and its running step."""
 
-    def __init__(self, client: docker.DockerClient, ctx: BuildContext, image: str, build_args: dict[str, str]):
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        ctx: BuildContext,
+        image: str,
+        build_args: dict[str, str],
+        context_dir: Path | None = None,
+    ):
         self.client, self.ctx, self.image, self.build_args = client, ctx, image, build_args
+        self.context_dir = context_dir or ctx.context_dir
         self.responses: list[requests.Response] = []
         self.step = "(before the first step)"
         self.image_id = ""
@@ -141,7 +177,7 @@ class _BuildStream:
         self.client.api.hooks["response"].append(lambda response, *args, **kwargs: self.responses.append(response))
         try:
             chunks: Iterator[dict] = self.client.api.build(
-                path=str(self.ctx.context_dir),
+                path=str(self.context_dir),
                 tag=self.image,
                 buildargs=self.build_args,
                 network_mode="host",

@@ -297,6 +297,73 @@ def test_a_role_session_is_renewed_before_it_expires_and_the_sdk_picks_the_new_o
         plan.close()
 
 
+def image_runtime(org, account: CloudAccount, repository: str, tag: str = "rt9-lambda") -> Runtime:
+    """A Dockerfile runtime as the image publisher leaves it: pushed to the org's ECR repository."""
+    return Runtime.objects.create(
+        org=org,
+        spec_hash="fedcba987654" + "1" * 52,
+        kind="docker",
+        target="image",
+        state="ready",
+        python_version="3.11.2",
+        extra={
+            "ecr_repository": repository,
+            "lithops_runtime": f"pyrun-{org.slug}:{tag}",
+            "cloud_account_id": account.pk,
+            "image_python": "/opt/venv/bin/python",
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_lambda_with_an_image_runtime_deploys_the_published_image(tenants, aws_mock, sdk_env):
+    """Lithops, given the plan's config, finds the image in the repository the publisher pushed to and creates
+    its function from it (moto stands in for ECR and Lambda; it cannot run the function)."""
+    from lithops.config import default_config
+    from lithops.serverless.backends.aws_lambda.aws_lambda import AWSLambdaBackend
+
+    from runtimes.publishers import ecr
+
+    account = keys_account(tenants.org)
+    destination = ecr.prepare(aws.session_for(account), tenants.org.slug, lithops_version="3.8.0")
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"})
+    boto3.client("ecr", region_name=REGION).put_image(
+        repositoryName=destination.repository_name, imageManifest=manifest, imageTag="rt9-lambda"
+    )
+    runtime = image_runtime(tenants.org, account, destination.repository_name)
+    boto3.client("iam").create_role(RoleName=ROLE.rsplit("/", 1)[1], AssumeRolePolicyDocument="{}")
+
+    plan = lambda_plan(tenants, runtime)
+
+    config = json.loads(plan.env["LITHOPS_CONFIG"])
+    assert config["aws_lambda"]["runtime"] == f"pyrun-{tenants.org.slug}:rt9-lambda"
+    assert "namespace" not in config["aws_lambda"]  # the repository name has none
+    assert any("(container image)" in note for note in plan.notes)
+    sdk_env(plan.env)
+    full = default_config(config_data=config)
+    backend = AWSLambdaBackend({**full["aws_lambda"], "user_agent": "pyrun-test"}, internal_storage=None)
+    name = config["aws_lambda"]["runtime"]
+    assert backend._is_container_runtime(name)
+    assert backend._format_repo_name(name) == destination.repository_name
+    backend._deploy_container_runtime(name, 1024, 300)
+    functions = boto3.client("lambda", region_name=REGION)
+    (function,) = functions.list_functions()["Functions"]
+    assert function["PackageType"] == "Image"
+    assert function["MemorySize"] == 1024 and function["Role"] == ROLE
+    image_uri = functions.get_function(FunctionName=function["FunctionName"])["Code"]["ImageUri"]
+    assert image_uri.startswith(f"{destination.repository_uri}@sha256:"), image_uri
+
+
+@pytest.mark.django_db
+def test_lambda_refuses_an_image_runtime_that_was_not_pushed(tenants):
+    account = keys_account(tenants.org)
+    runtime = image_runtime(tenants.org, account, repository="")
+    with pytest.raises(PyrunError) as caught:
+        lambda_plan(tenants, runtime)
+    assert caught.value.id == "job:platform:runtime-unusable"
+    assert "not pushed to ECR" in caught.value.message
+
+
 @pytest.mark.django_db
 def test_lambda_passes_the_platform_endpoint_override_on(tenants, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5999")
