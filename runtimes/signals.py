@@ -1,4 +1,5 @@
-"""A runtime's files follow its row: however it is deleted (API, admin, GC, with its org), they go."""
+"""A runtime's files (and a Dockerfile runtime's local images) follow its row: however it is deleted (API, admin,
+GC, with its org), they go."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from runtimes.builders.docker import remove_local_images
 from runtimes.layout import remove_runtime_files
 from runtimes.models import Runtime
 
@@ -15,3 +17,5 @@ def _remove_files(sender, instance: Runtime, **kwargs) -> None:
     # After commit: a rolled-back delete must not have lost a working environment.
     runtime_id, org_id, digest = instance.pk, instance.org_id, instance.spec_hash
     transaction.on_commit(lambda: remove_runtime_files(runtime_id, org_id, digest))
+    if instance.kind == Runtime.Kind.DOCKER and instance.extra.get("tagged"):
+        transaction.on_commit(lambda: remove_local_images(runtime_id))

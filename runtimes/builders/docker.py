@@ -119,6 +119,22 @@ class DockerBuilder:
         )
 
 
+def remove_local_images(runtime_id: int) -> None:
+    """Untag a deleted runtime's images on the build daemon (best effort: the layers shared with other images
+    stay, and an unreachable daemon only leaves them for ``docker image prune``)."""
+    image = f"{image_repository()}:rt{runtime_id}"
+    try:
+        client = docker_client()
+    except PyrunError:
+        return
+    try:
+        for tag in (lambda_image.lambda_tag(image), image):
+            with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+                client.images.remove(tag)
+    finally:
+        client.close()
+
+
 # Set by the sandbox for every job, whatever the image says.
 _SANDBOX_OWNED_ENV = frozenset({"HOME", "TMPDIR", "HOSTNAME"})
 

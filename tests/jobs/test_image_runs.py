@@ -76,3 +76,11 @@ class TestImageRuns(TenantTest):
         assert "unpacking the filesystem of pyrun/runtimes:rt" in others  # the build, as it went
         finished = TaskEvent.objects.filter(job_id=job["id"], framework="lithops", status="finished")
         assert finished.count() == 6  # the monitoring agent works inside the image too
+
+        # Deleting the runtime takes its unpacked filesystem and its image with it.
+        rootfs, tag = runtime.build_dir, runtime.extra["tagged"]
+        assert rootfs is not None and (rootfs / "etc/pyrun-marker").exists()
+        runtime.delete()
+        assert not rootfs.exists()
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker.from_env().images.get(tag)
