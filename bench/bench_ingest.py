@@ -3,7 +3,7 @@
 Three processes besides this one, as in production: an emitter (the agent's part: lines of 500 events on the job's
 Unix socket, each event stamped with its emit time), the web server (uvicorn serving ``/ws/jobs/{id}/``, the real
 consumer on the real channel layer) and a websocket client that stamps every event as it arrives. This process is
-the worker: ``EventIngest`` reads the socket and writes and publishes on the runner's flush schedule.
+the worker: ``EventIngest`` reads the socket, and its flusher thread writes and publishes, as in a job.
 
 Two runs: events paced at the target rate (50,000/s) for a few seconds, to read the latency from emit to websocket
 receive (target p95 ≤ 250 ms), and events sent as fast as the emitter can, to read the sustained throughput
@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 from bench.harness import BenchEnv, Result
@@ -106,35 +105,20 @@ class _Web:
 def _one_run(job_id: int, url: str, rate: float) -> dict:
     from django.db import connections
 
-    from jobs.runner import LOOP_SECONDS
     from monitoring.ingest import EventIngest
 
     client = subprocess.Popen([sys.executable, "-c", CLIENT, url, str(EVENTS)], stdout=subprocess.PIPE, text=True)
     assert client.stdout is not None
     if client.stdout.readline().strip() != "READY":
         raise RuntimeError("the websocket client did not connect")
-    ingest = EventIngest(job_id).start()
-    stop = threading.Event()
-
-    def owner_loop() -> None:  # the runner's Supervisor: flush when due, on its loop period
-        try:
-            while not stop.is_set():
-                if ingest.due():
-                    ingest.flush()
-                time.sleep(LOOP_SECONDS)
-        finally:
-            connections.close_all()
-
-    owner = threading.Thread(target=owner_loop)
-    owner.start()
+    ingest = EventIngest(job_id).start().start_flushing()  # as the runner does
     emitter = subprocess.run(
         [sys.executable, "-c", EMITTER, str(ingest.path), str(EVENTS), str(rate), str(LINE_EVENTS)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     received = json.loads(client.communicate(timeout=300)[0].strip().splitlines()[-1])
-    stop.set()
-    owner.join()
     ingest.close()
+    connections.close_all()
     received.update(json.loads(emitter.stdout))
     received["rate"] = received["received"] / (received["last_receive"] - received["first_emit"])
     return received

@@ -232,8 +232,8 @@ class Supervisor:
             now = time.monotonic()
             if self.log.due():
                 self.log.flush()
-            if self.ingest is not None and self.ingest.due():
-                self.ingest.flush()
+            if self.ingest is not None:
+                self.ingest.check()  # the events are written by the ingest's own thread
             if exited_at is None and _has_exited(self.process.pid):
                 exited_at = now
                 self.outcome.process_limit_hit = _pids_limit_hits(self.process) > 0
@@ -601,7 +601,7 @@ def job_env(job: Job, runtime: Any, plan: LaunchPlan, agent: Any) -> dict[str, s
 
 def _start_ingest(job: Job, log: JobLog) -> EventIngest | None:
     try:
-        return EventIngest(job.pk).start()
+        return EventIngest(job.pk).start().start_flushing()
     except OSError as exc:  # the job runs on; only its task events are missing
         logger.warning("job %s: no agent socket (%s)", job.pk, exc)
         log.system(f"Task monitoring is off for this run: {exc}")
