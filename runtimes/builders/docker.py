@@ -1,5 +1,6 @@
 """Docker runtimes: build ``.pyrun/Dockerfile`` with the docker SDK, streaming the daemon's log line by line, read
-the image's Python, and push it to the configured registry.
+the image's Python, make it a Lambda function image when the target is ``image`` (``lambda_image``), push it to
+the configured registry, and unpack its filesystem into the build directory, where jobs run (``runtimes.rootfs``).
 
 The build runs on the daemon's classic builder with the host network (BuildKit would need its own images
 pulled); ``$LITHOPS`` and the other spec build args go in as ``--build-arg``.
