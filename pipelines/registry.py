@@ -8,15 +8,16 @@ environment file, word for word, so one runtime per organisation serves them all
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pyrun_web.errors import PyrunError
+from workspaces.sources import ALWAYS_IGNORED, FolderSource
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
-_IGNORED = {"__pycache__", ".DS_Store", "results"}
+# What a past run wrote stays out of a new workspace.
+_IGNORED = ALWAYS_IGNORED | {"results"}
 TYPES = ("int", "float", "str", "bool")
 _EXPECTED = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
 FRAMEWORK_BACKENDS = {
@@ -72,33 +73,6 @@ class Parameter:
 
 
 @dataclass(frozen=True)
-class FolderSource:
-    """A folder that seeds a workspace (see ``workspaces.services.WorkspaceSource``)."""
-
-    slug: str  # recorded as the workspace's template
-    folder: Path
-
-    def files(self) -> list[str]:
-        """Relative POSIX paths of the folder's files, sorted."""
-        if not self.folder.is_dir():
-            return []
-        return sorted(
-            path.relative_to(self.folder).as_posix()
-            for path in self.folder.rglob("*")
-            if path.is_file() and not _IGNORED & set(path.relative_to(self.folder).parts)
-        )
-
-    def size(self) -> int:
-        return sum((self.folder / rel).stat().st_size for rel in self.files())
-
-    def copy_into(self, target: Path) -> None:
-        for rel in self.files():
-            destination = target / rel
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.folder / rel, destination)
-
-
-@dataclass(frozen=True)
 class Pipeline:
     slug: str
     title: str
@@ -119,7 +93,7 @@ class Pipeline:
 
     @property
     def source(self) -> FolderSource:
-        return FolderSource(slug=f"pipeline:{self.slug}", folder=self.folder)
+        return FolderSource(slug=f"pipeline:{self.slug}", folder=self.folder, ignored=_IGNORED)
 
     def files(self) -> list[str]:
         return self.source.files()

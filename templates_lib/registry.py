@@ -5,12 +5,12 @@ A workspace created from a template gets a copy of its folder; the folder holds 
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from workspaces.sources import FolderSource
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-_IGNORED = {"__pycache__", ".DS_Store"}
 
 
 @dataclass(frozen=True)
@@ -24,25 +24,18 @@ class Template:
     def folder(self) -> Path:
         return TEMPLATES_DIR / self.slug
 
+    @property
+    def source(self) -> FolderSource:
+        return FolderSource(slug=self.slug, folder=self.folder)
+
     def files(self) -> list[str]:
-        """Relative POSIX paths of the template's files, sorted."""
-        if not self.folder.is_dir():
-            return []
-        return sorted(
-            path.relative_to(self.folder).as_posix()
-            for path in self.folder.rglob("*")
-            if path.is_file() and not _IGNORED & set(path.relative_to(self.folder).parts)
-        )
+        return self.source.files()
 
     def size(self) -> int:
-        return sum((self.folder / rel).stat().st_size for rel in self.files())
+        return self.source.size()
 
     def copy_into(self, target: Path) -> None:
-        """Copy the template's files into an existing, empty folder."""
-        for rel in self.files():
-            destination = target / rel
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.folder / rel, destination)
+        self.source.copy_into(target)
 
 
 TEMPLATES: dict[str, Template] = {
