@@ -87,8 +87,8 @@ def test_edit_run_watch_gantt_cancel_and_history(
     number = page.locator(".monaco-editor .view-line span span", has_text=re.compile(r"^10$"))
     number.dblclick()  # selects the word, as a user would
     page.keyboard.type("12")
-    tab = page.get_by_role("tab", name=re.compile("example.py"))
-    assert tab.get_attribute("data-dirty") == "true"
+    # The tab turns dirty once the editor's change reaches the IDE's state (a moment after the keystrokes).
+    page.locator('[role=tab][data-dirty="true"]', has_text="example.py").wait_for()
     shot("edited")
     page.keyboard.press("ControlOrMeta+S")
     page.locator('[role=tab][data-dirty="false"]', has_text="example.py").wait_for()
