@@ -121,8 +121,10 @@ def test_edit_run_watch_gantt_cancel_and_history(
     page.screenshot(path=str(gantt_shot))
 
     # A second, long run: a new file, run it, cancel it.
-    page.once("dialog", lambda dialog: dialog.accept("slow.py"))
     page.get_by_role("toolbar", name="Files").get_by_role("button", name="+ File").click()
+    ask = page.get_by_role("dialog", name="New file")
+    ask.get_by_role("textbox").fill("slow.py")
+    ask.get_by_role("button", name="Create").click()
     page.get_by_role("tab", name=re.compile("slow.py")).wait_for()
     page.locator(".monaco-editor .view-lines").first.wait_for()
     replace_editor_text(page, SLOW)

@@ -332,10 +332,19 @@ def test_file_tree_upload_zip_rename_drag_delete_download(
     assert download.suggested_filename == "data.txt"
     assert Path(download.path()).read_bytes() == data.read_bytes()
 
-    # Rename with F2 (the prompt asks for the new path).
-    page.once("dialog", lambda dialog: dialog.accept("table.csv"))
+    # Rename with F2: the dialog asks for the new path, the name part selected (typed over from the keyboard).
     tree_item(page, "data.txt").focus()
     page.keyboard.press("F2")
+    ask = page.get_by_role("dialog", name="Rename data.txt")
+    assert ask.get_by_role("textbox").input_value() == "data.txt"
+    page.keyboard.type("table")
+    page.keyboard.press("End")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.type("csv")
+    shot("rename-dialog")
+    page.keyboard.press("Enter")
     tree_item(page, "table.csv").wait_for()
     assert "data.txt" not in tree_paths(page)
     shot("renamed")
@@ -352,9 +361,9 @@ def test_file_tree_upload_zip_rename_drag_delete_download(
     shot("dragged")
 
     # Delete with the Delete key (after a confirmation).
-    page.once("dialog", lambda dialog: dialog.accept())
     tree_item(page, "pkg/table.csv").focus()
     page.keyboard.press("Delete")
+    page.get_by_role("dialog", name="Delete pkg/table.csv?").get_by_role("button", name="Delete").click()
     tree_item(page, "pkg/table.csv").wait_for(state="detached")
     gone = httpx.get(
         f"{live_server_url}/api/v1/workspaces/{workspace.id}/files/pkg/table.csv",

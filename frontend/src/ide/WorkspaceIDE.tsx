@@ -9,6 +9,7 @@ import { useApp } from "../app";
 import { GanttPanel } from "../gantt";
 import { MetricsPanel } from "../metrics";
 import { monaco } from "../monacoSetup";
+import { useAsk } from "./AskDialog";
 import { EditorTabs, type OpenFile } from "./EditorTabs";
 import { FileTree } from "./FileTree";
 import { LithopsConfigForm } from "./LithopsConfigForm";
@@ -52,6 +53,7 @@ export default function WorkspaceIDE() {
   const [tabs, setTabs] = useState<OpenFile[]>([]);
   const [active, setActive] = useState<string | null>(null);
   const [conflict, setConflict] = useState<string | null>(null);
+  const [ask, askDialog] = useAsk();
   const [jobs, setJobs] = useState<Job[]>([]);
   const [entrypoint, setEntrypoint] = useState("");
   const [backend, setBackend] = useState("");
@@ -186,9 +188,17 @@ export default function WorkspaceIDE() {
     setModelText(workspaceId, path, text);
   };
 
-  const closeTab = (path: string) => {
+  const closeTab = async (path: string) => {
     const tab = tabs.find((t) => t.path === path);
-    if (tab && tab.text !== tab.saved && !window.confirm(`${path} has unsaved changes. Close it anyway?`)) return;
+    if (tab && tab.text !== tab.saved) {
+      const close = await ask({
+        title: `Close ${path}?`,
+        detail: "It has unsaved changes.",
+        confirm: "Close without saving",
+        danger: true,
+      });
+      if (close === null) return;
+    }
     const rest = tabs.filter((t) => t.path !== path);
     setTabs(rest);
     if (active === path) setActive(rest[rest.length - 1]?.path ?? null);
@@ -203,7 +213,12 @@ export default function WorkspaceIDE() {
 
   const fileOps = {
     async create(folder: string, kind: "file" | "dir") {
-      const name = window.prompt(kind === "file" ? "New file name" : "New folder name", kind === "file" ? "new.py" : "folder");
+      const where = folder ? ` in ${folder}/` : "";
+      const name = await ask({
+        title: kind === "file" ? `New file${where}` : `New folder${where}`,
+        value: kind === "file" ? "new.py" : "folder",
+        confirm: "Create",
+      });
       if (!name) return;
       const path = folder ? `${folder}/${name}` : name;
       try {
@@ -218,7 +233,12 @@ export default function WorkspaceIDE() {
       }
     },
     async rename(path: string) {
-      const to = window.prompt("Rename or move to (path in the workspace)", path);
+      const to = await ask({
+        title: `Rename ${path}`,
+        detail: "The new path in the workspace (a folder in it moves the file there).",
+        value: path,
+        confirm: "Rename",
+      });
       if (!to || to === path) return;
       try {
         await api.move(workspaceId, path, to);
@@ -229,7 +249,7 @@ export default function WorkspaceIDE() {
       }
     },
     async remove(path: string) {
-      if (!window.confirm(`Delete ${path}?`)) return;
+      if ((await ask({ title: `Delete ${path}?`, confirm: "Delete", danger: true })) === null) return;
       try {
         await api.deletePath(workspaceId, path);
         setTabs((all) => all.filter((t) => t.path !== path && !t.path.startsWith(path + "/")));
@@ -475,6 +495,7 @@ export default function WorkspaceIDE() {
           )}
         </section>
       </div>
+      {askDialog}
       {conflict && (
         <ConflictDialog
           path={conflict}
