@@ -554,6 +554,37 @@ dependencies:
 """
 
 
+def test_runs_history_loads_older_runs_page_by_page(tenant, workspace, live_server_url, frontend_dist, page, shot):
+    from jobs.models import Job, JobState
+
+    org, user, _ = tenant
+
+    def make_runs() -> Job:
+        Job.objects.bulk_create(
+            Job(org=org, workspace=workspace, created_by=user, entrypoint=f"step{i}.py", backend="lithops-localhost",
+                state=JobState.SUCCEEDED)
+            for i in range(103)
+        )  # fmt: skip
+        return Job.objects.filter(workspace=workspace).order_by("created_at", "id").first()
+
+    oldest = in_thread(make_runs)  # the browser's event loop runs in this thread: the ORM goes to another
+    open_ide(page, live_server_url, workspace.pk)
+    runs_tab = page.get_by_role("tab", name="Runs")
+    expect(runs_tab).to_have_text(re.compile(r"Runs\s*\(103\)"))  # the whole history's count, not the page's
+    runs_tab.click()
+    history = page.get_by_test_id("runs-history")
+    page.get_by_text("100 of 103 runs").wait_for()
+    assert history.locator("tbody tr").count() == 100
+    assert history.locator(f'tr[data-job="{oldest.pk}"]').count() == 0
+
+    page.get_by_role("button", name="Load older runs (3 more)").click()
+    page.get_by_text("103 runs", exact=True).wait_for()
+    assert history.locator("tbody tr").count() == 103
+    history.locator(f'tr[data-job="{oldest.pk}"]').wait_for()
+    assert page.get_by_role("button", name=re.compile("Load older runs")).count() == 0
+    shot("runs-paged")
+
+
 def put_file(url: str, key: str, workspace_id: int, path: str, text: str) -> None:
     with api_client(url, key) as client:
         response = client.put(f"workspaces/{workspace_id}/files/{path}", content=text.encode())

@@ -1,5 +1,5 @@
 // Typed wrappers of the REST endpoints the IDE uses.
-import { list, request } from "./client";
+import { list, request, type Page } from "./client";
 import type {
   ApiToken,
   CloudAccount,
@@ -17,6 +17,8 @@ import type {
   Tree,
   Workspace,
 } from "./types";
+
+export const RUNS_PAGE = 100;
 
 export const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
 
@@ -81,7 +83,9 @@ export const api = {
 
   run: (id: number, entrypoint: string, backend?: string | null, args: string[] = []) =>
     request<Job>(`workspaces/${id}/runs/`, { method: "POST", body: { entrypoint, backend: backend || null, args } }),
-  jobs: (workspace: number) => list<Job>(`jobs/?workspace=${workspace}&ordering=-created_at&page_size=100`),
+  // Newest first, RUNS_PAGE at a time.
+  jobs: (workspace: number, page = 1) =>
+    request<Page<Job>>(`jobs/?workspace=${workspace}&ordering=-created_at&page_size=${RUNS_PAGE}&page=${page}`),
   job: (id: number) => request<Job>(`jobs/${id}/`),
   logs: (id: number, after: number, limit = 5000) => request<LogPage>(`jobs/${id}/logs/?after=${after}&limit=${limit}`),
   cancel: (id: number) => request<Job>(`jobs/${id}/cancel/`, { method: "POST" }),

@@ -3,7 +3,9 @@ import { ACTIVE_STATES } from "../api/types";
 import { formatDuration, formatTime } from "../app";
 
 export interface RunsHistoryProps {
-  jobs: Job[];
+  jobs: Job[]; // the newest runs, newest first: the first pages of the workspace's history
+  total: number; // runs in the whole history
+  onLoadOlder: () => void;
   selectedId: number | null;
   readOnly: boolean;
   onOpen: (job: Job, tab: "output" | "gantt") => void;
@@ -12,11 +14,13 @@ export interface RunsHistoryProps {
   onRefresh: () => void;
 }
 
-export function RunsHistory({ jobs, selectedId, readOnly, onOpen, onRerun, onCancel, onRefresh }: RunsHistoryProps) {
+export function RunsHistory(props: RunsHistoryProps) {
+  const { jobs, total, onLoadOlder, selectedId, readOnly, onOpen, onRerun, onCancel, onRefresh } = props;
+  const older = Math.max(total - jobs.length, 0);
   return (
     <div>
       <div className="output-bar">
-        <span>{jobs.length} runs</span>
+        <span>{older ? `${jobs.length} of ${total} runs` : `${jobs.length} runs`}</span>
         <span className="spacer" />
         <button onClick={onRefresh}>Refresh</button>
       </div>
@@ -73,6 +77,11 @@ export function RunsHistory({ jobs, selectedId, readOnly, onOpen, onRerun, onCan
           })}
         </tbody>
       </table>
+      {older > 0 && (
+        <div className="output-bar">
+          <button onClick={onLoadOlder}>Load older runs ({older} more)</button>
+        </div>
+      )}
     </div>
   );
 }

@@ -55,6 +55,8 @@ export default function WorkspaceIDE() {
   const [conflict, setConflict] = useState<string | null>(null);
   const [ask, askDialog] = useAsk();
   const [jobs, setJobs] = useState<Job[]>([]);
+  const [runsTotal, setRunsTotal] = useState(0);
+  const [runsPages, setRunsPages] = useState(1);
   const [entrypoint, setEntrypoint] = useState("");
   const [backend, setBackend] = useState("");
   const [busy, setBusy] = useState(false);
@@ -90,9 +92,22 @@ export default function WorkspaceIDE() {
   const loadTree = useCallback(() => {
     api.tree(workspaceId).then((tree) => setEntries(tree.entries), (e) => setLoadError(e.message));
   }, [workspaceId]);
+  // The newest page of runs; "Load older runs" appends the next (runs started meanwhile shift the pages, so
+  // appended runs are deduplicated by id).
   const loadJobs = useCallback(() => {
-    api.jobs(workspaceId).then(setJobs, () => undefined);
+    api.jobs(workspaceId).then((page) => {
+      setJobs(page.results);
+      setRunsTotal(page.count);
+      setRunsPages(1);
+    }, () => undefined);
   }, [workspaceId]);
+  const loadOlderJobs = () => {
+    api.jobs(workspaceId, runsPages + 1).then((page) => {
+      setJobs((all) => [...all, ...page.results.filter((j) => !all.some((known) => known.id === j.id))]);
+      setRunsTotal(page.count);
+      setRunsPages((n) => n + 1);
+    }, (e) => notify((e as Error).message, { kind: "fail" }));
+  };
 
   useEffect(() => {
     loadWorkspace();
@@ -297,6 +312,7 @@ export default function WorkspaceIDE() {
       }
       const created = await api.run(workspaceId, entrypoint, backend || null);
       setJobs((all) => [created, ...all.filter((j) => j.id !== created.id)]);
+      setRunsTotal((n) => n + 1);
       // The tab as it is now, not as it was before the save and the request (the user may have moved on).
       const current = new URLSearchParams(window.location.search).get("tab");
       setPanel(current === "gantt" || current === "metrics" ? current : "output", created.id);
@@ -320,6 +336,7 @@ export default function WorkspaceIDE() {
     try {
       const created = await api.rerun(target.id);
       setJobs((all) => [created, ...all]);
+      setRunsTotal((n) => n + 1);
       setPanel("output", created.id);
     } catch (e) {
       notify((e as Error).message, { kind: "fail" });
@@ -452,7 +469,7 @@ export default function WorkspaceIDE() {
                 }}
               >
                 {label}
-                {key === "runs" && jobs.length > 0 && <span className="muted">({jobs.length})</span>}
+                {key === "runs" && runsTotal > 0 && <span className="muted">({runsTotal})</span>}
               </button>
             ))}
           </div>
@@ -475,6 +492,8 @@ export default function WorkspaceIDE() {
             {panel === "runs" && (
               <RunsHistory
                 jobs={jobs}
+                total={runsTotal}
+                onLoadOlder={loadOlderJobs}
                 selectedId={job?.id ?? null}
                 readOnly={readOnly}
                 onOpen={(j, tab) => setPanel(tab, j.id)}
