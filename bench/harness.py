@@ -43,13 +43,20 @@ def print_results(results: list[Result]) -> None:
 
 
 class BenchEnv:
-    """A fresh data dir with a migrated SQLite database and the embedded Redis, for the whole run."""
+    """A fresh data dir with a migrated SQLite database and the embedded Redis, for the whole run.
+
+    ``PYRUN_BENCH_POSTGRES=postgres://user@host:port/db``: a throwaway database created next to ``db`` on that
+    server instead of SQLite (dropped afterwards), to measure the platform on PostgreSQL.
+    """
 
     def __enter__(self) -> BenchEnv:
         self._tmp = tempfile.TemporaryDirectory(prefix="pyrun-bench-")
         os.environ["PYRUN_DATA_DIR"] = self._tmp.name
         for var in ("DATABASE_URL", "REDIS_URL"):
             os.environ.pop(var, None)
+        self._postgres = os.environ.get("PYRUN_BENCH_POSTGRES", "")
+        if self._postgres:
+            os.environ["DATABASE_URL"] = _throwaway_database(self._postgres, f"pyrun_bench_{os.getpid()}")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pyrun_web.settings")
         import django
 
@@ -68,3 +75,29 @@ class BenchEnv:
         self.redis.terminate()
         self.redis.wait(10)
         self._tmp.cleanup()
+        if self._postgres:
+            from django.db import connections
+
+            connections.close_all()
+            _drop_database(self._postgres, f"pyrun_bench_{os.getpid()}")
+
+
+def _admin(url: str):
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
+def _throwaway_database(url: str, name: str) -> str:
+    """A new empty database ``name`` on the server of ``url``; its URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    with _admin(url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _drop_database(url: str, name: str) -> None:
+    with _admin(url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
