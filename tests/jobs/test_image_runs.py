@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 
+import distributed
 import docker
 import docker.errors
 import pytest
 
 from monitoring.models import TaskEvent
 from runtimes.models import Runtime
+from templates_lib.registry import TEMPLATES
 from tests.jobs.conftest import make_workspace, read_logs, start_run, wait_for
 from tests.runtimes.test_docker_builder import BASE_IMAGE, docker_or_skip
 from tests.tenants import TenantTest
@@ -84,3 +86,22 @@ class TestImageRuns(TenantTest):
         assert not rootfs.exists()
         with pytest.raises(docker.errors.ImageNotFound):
             docker.from_env().images.get(tag)
+
+    def test_a_dockerfile_workspace_runs_the_dask_template_on_dask_local(self, jobs_worker, image_cleanup):
+        # The dask the platform's agent is tested with (uv.lock), into the image's system Python.
+        pin = f"dask[distributed]=={distributed.__version__}"
+        dockerfile = f"FROM {BASE_IMAGE}\nRUN pip install --no-cache-dir --break-system-packages '{pin}'\n"
+        example = (TEMPLATES["dask"].folder / "example.py").read_text()
+        workspace = make_workspace(self.t, {".pyrun/Dockerfile": dockerfile, "example.py": example})
+
+        job = start_run(self.api("member"), workspace.pk, "example.py", backend="dask-local")
+        done = wait_for(self.api("viewer"), job["id"], timeout=600)
+        image_cleanup.append(done["runtime"])
+
+        chunks, _ = read_logs(self.api("viewer"), job["id"])
+        stdout = "".join(c["text"] for c in chunks if c["stream"] == "stdout")
+        assert done["state"] == "succeeded", "".join(c["text"] for c in chunks)
+        assert "total: 55\n" in stdout
+        # The scheduler and worker preloads reach a LocalCluster inside the image: one compute event per task.
+        compute = TaskEvent.objects.filter(job_id=job["id"], framework="dask", phase="compute")
+        assert compute.filter(group="inc").count() == 10
