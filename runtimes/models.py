@@ -6,7 +6,6 @@ workers (or a worker and a cancel) can never both win; the row is written before
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -128,7 +127,9 @@ class Runtime(TenantModel):
         """The interpreter on this host (a local runtime's, through the real directory so paths baked in
         match; inside the unpacked filesystem for an image)."""
         if self.sandbox_root is not None:
-            return self.sandbox_root / self.extra["image_python"].lstrip("/")
+            from runtimes.rootfs import resolve_in_root
+
+            return resolve_in_root(self.sandbox_root, self.extra["image_python"])
         return self.build_dir / "bin" / "python" if self.build_dir else None
 
     @property
@@ -140,8 +141,8 @@ class Runtime(TenantModel):
 
     @property
     def has_interpreter(self) -> bool:
-        # lexists: an image's python is often a symlink whose target only resolves inside the image.
-        return self.python is not None and os.path.lexists(self.python)
+        python = self.python
+        return python is not None and python.exists()
 
     @property
     def interpreter_prefixes(self) -> list[Path]:

@@ -105,3 +105,33 @@ class _ChunkReader(io.RawIOBase):
         target[:size] = self._buffer[:size]
         self._buffer = self._buffer[size:]
         return size
+
+
+def resolve_in_root(root: Path, path: str, max_links: int = 40) -> Path | None:
+    """Where ``path`` (absolute, as the sandbox sees it) is under ``root`` on this host, following symlinks the way
+    they resolve inside the sandbox (an absolute target starts again at ``root``, never at the host's /); None
+    when it does not exist or loops."""
+    parts = [part for part in path.split("/") if part]
+    current = root
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            current = current.parent if current != root else root
+            continue
+        if part == ".":
+            continue
+        candidate = current / part
+        if candidate.is_symlink():
+            links += 1
+            if links > max_links:
+                return None
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                current = root
+            parts = [piece for piece in target.split("/") if piece] + parts
+            continue
+        if not os.path.lexists(candidate):
+            return None
+        current = candidate
+    return current

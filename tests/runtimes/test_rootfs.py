@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pyrun_web import sandbox
-from runtimes.rootfs import extract_stream
+from runtimes.rootfs import extract_stream, resolve_in_root
 
 
 def archive(*members: tuple[tarfile.TarInfo, bytes | None]) -> io.BytesIO:
@@ -70,6 +70,22 @@ def test_an_archive_cannot_write_or_link_outside_its_directory(tmp_path):
     assert not (dest / "dev/null").exists() and not (dest / "fifo").exists() and not (dest / "proc/self").exists()
     assert (dest / "usr/bin/tool").stat().st_mode & 0o7777 == 0o755
     assert (dest / "usr/bin/same").samefile(dest / "usr/bin/tool")
+
+
+def test_paths_resolve_inside_the_root_as_the_sandbox_sees_them(tmp_path):
+    root = tmp_path / "rootfs"
+    (root / "opt/miniconda3/bin").mkdir(parents=True)
+    (root / "opt/miniconda3/bin/python3.12").write_text("")
+    (root / "opt/miniconda3/bin/python").symlink_to("python3.12")
+    (root / "opt/conda").symlink_to("/opt/miniconda3")  # absolute: on the host it would point elsewhere
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "usr/bin/loop").symlink_to("/usr/bin/loop")
+    (root / "usr/bin/escape").symlink_to("../../../../etc/passwd")
+
+    assert resolve_in_root(root, "/opt/conda/bin/python") == root / "opt/miniconda3/bin/python3.12"
+    assert resolve_in_root(root, "/opt/conda/bin/missing") is None
+    assert resolve_in_root(root, "/usr/bin/loop") is None
+    assert resolve_in_root(root, "/usr/bin/escape") is None  # ".." stops at the root, where etc/passwd is not
 
 
 def test_root_binds_leave_the_sandboxs_mount_points_free(tmp_path):
