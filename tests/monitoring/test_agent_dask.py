@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from tests.monitoring.agent_harness import AGENT_DIR, Listener, Sandbox, run
+from tests.monitoring.agent_harness import AGENT_DIR, Listener, Sandbox, overlaps, run
 
 PRELOAD = {
     "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": '["pyrun_agent.dask_preload"]',
@@ -79,12 +79,13 @@ def test_a_local_cluster_reports_every_task_on_its_worker_thread(sandbox, proces
     assert len({e["key"] for e in computed}) == 1000
     assert Counter(e["status"] for e in computed) == {"finished": 1000}
     for event in computed:
-        assert re.fullmatch(rf"{address} #\d+", event["lane"]), event["lane"]
+        assert re.fullmatch(rf"{address} #\d+(\.\d+)?", event["lane"]), event["lane"]
         assert event["framework"] == "dask" and event["start"] <= event["end"]
         assert event["figures"]["nbytes"] > 0 and event["figures"]["thread"] > 0
-    # Two workers of two threads each: at most four lanes. (Bars of one lane may overlap: on a busy machine a
-    # worker reported two tasks on one thread id starting 8 µs apart, so lanes are where a task ran, not a slot.)
-    assert 1 <= len({e["lane"] for e in computed}) <= 4
+    # Two workers of two threads each: at most four threads' lanes. Their bars never overlap: a bar that would (on
+    # a busy machine a worker reported two tasks on one thread id 8 µs apart) goes to a sub-lane "<lane>.2".
+    assert 1 <= len({e["lane"].split(".")[0] for e in computed}) <= 4
+    assert overlaps([e for e in events if e["status"] != "running"]) == []
     (failed,) = [e for e in events if e["group"] == "boom"]
     assert failed["status"] == "failed" and failed["phase"] == "compute"
     assert failed["error"] == "ValueError: bad value 7"
@@ -197,3 +198,29 @@ class TestUnits:
             ("compute", "tcp://w:1 #1", "('x', 0)", "x"),
         ]
         assert [(e["status"], e["phase"], e["error"]) for e in killed] == [("failed", "compute", "KilledWorker: y")]
+
+    def test_bars_that_would_overlap_in_a_lane_go_to_sub_lanes(self, preload):
+        convert = preload._Converter()
+
+        def bar(key, action, start, stop):
+            (event,) = convert(
+                (
+                    key,
+                    "memory",
+                    {
+                        "worker": "tcp://w:1",
+                        "thread": 5,
+                        "startstops": [{"action": action, "start": start, "stop": stop}],
+                    },
+                )
+            )
+            return event["lane"]  # fmt: skip
+
+        # Three transfers at once, then one after them; computes on one thread, one of them reported overlapping.
+        assert [bar(f"t{i}", "transfer", 1.0, 2.0) for i in range(3)] == [
+            "tcp://w:1 transfer", "tcp://w:1 transfer.2", "tcp://w:1 transfer.3"
+        ]  # fmt: skip
+        assert bar("t3", "transfer", 2.0, 3.0) == "tcp://w:1 transfer"  # touching is not overlapping
+        assert bar("a", "compute", 10.0, 11.0) == "tcp://w:1 #1"
+        assert bar("b", "compute", 10.99, 12.0) == "tcp://w:1 #1.2"
+        assert bar("c", "compute", 9.0, 10.0) == "tcp://w:1 #1"  # an earlier bar that fits before them

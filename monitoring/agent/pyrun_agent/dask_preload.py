@@ -8,7 +8,9 @@ carries ``worker``, ``thread`` and ``startstops``, one bar per entry:
 * phase = the entry's action (``compute``, ``transfer``, ``disk-read``, ``disk-write``);
 * lane = ``"<worker> #<n>"`` for compute and disk, ``n`` counting the worker's threads from 1 in the order they
   are first seen (the raw thread id is in ``figures.thread``), and ``"<worker> transfer"`` for transfers, which a
-  worker runs concurrently with its computations;
+  worker runs concurrently with its computations; a bar that would overlap another of its lane goes to the first
+  sub-lane ``"<lane>.<k>"`` where it fits (transfers run several at once, and a busy worker has reported two
+  tasks on one thread id at once), so the bars of a lane never overlap;
 * group = the key prefix (``dask.utils.key_split``), key = ``str(key)``;
 * an erred task's ``compute`` bar is ``failed`` with the exception text, e.g. ``ZeroDivisionError: division by
   zero``; an erred task with no compute entry (a worker that died) gets one failed bar at the time it erred.
@@ -22,6 +24,7 @@ load this module: the script's client follows it instead (:mod:`pyrun_agent.dask
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import time
 
@@ -51,6 +54,26 @@ def exception_text(text) -> str:
     return f"{name}: {args!r}"
 
 
+class _Lane:
+    """The bars of one named lane, split into sub-lanes whose bars never overlap (first fit)."""
+
+    __slots__ = ("subs",)
+
+    def __init__(self) -> None:
+        self.subs: list[tuple[list, list]] = []  # per sub-lane: starts and ends, sorted (no overlap: both are)
+
+    def place(self, start: float, end: float) -> int:
+        for index, (starts, ends) in enumerate(self.subs):
+            at = bisect.bisect_left(starts, start)
+            # Bars that merely touch do not overlap.
+            if (at == 0 or ends[at - 1] <= start) and (at == len(starts) or starts[at] >= end):
+                starts.insert(at, start)
+                ends.insert(at, end)
+                return index
+        self.subs.append(([start], [end]))
+        return len(self.subs) - 1
+
+
 class _Converter:
     """Turns the scheduler's ``(key, finish, kwargs)`` into events; runs in the emitter's thread only."""
 
@@ -59,6 +82,16 @@ class _Converter:
 
         self._key_split = key_split
         self._threads: dict = {}  # (worker, thread id) -> n, per worker from 1
+        self._lanes: dict[str, _Lane] = {}
+
+    def _packed(self, lane: str, start, end) -> str:
+        if not lane or not isinstance(start, (int, float)) or not isinstance(end, (int, float)) or end < start:
+            return lane  # the runner fixes or drops such a bar; nothing to pack
+        packer = self._lanes.get(lane)
+        if packer is None:
+            packer = self._lanes[lane] = _Lane()
+        index = packer.place(start, end)
+        return lane if index == 0 else f"{lane}.{index + 1}"
 
     def _lane_thread(self, worker: str, thread) -> str:
         n = self._threads.get((worker, thread))
@@ -94,13 +127,14 @@ class _Converter:
                 lane = self._lane_thread(worker, thread)
             is_failure = failed and phase == "compute"
             computed = computed or phase == "compute"
+            start, end = entry.get("start"), entry.get("stop")
             events.append({"fw": "dask", "group": group, "key": name, "phase": phase,
-                           "status": "failed" if is_failure else "finished", "lane": lane,
-                           "start": entry.get("start"), "end": entry.get("stop"),
+                           "status": "failed" if is_failure else "finished", "lane": self._packed(lane, start, end),
+                           "start": start, "end": end,
                            "error": error if is_failure else "", "figures": figures})  # fmt: skip
         if failed and not computed:
             now = time.time()
-            lane = self._lane_thread(worker, thread) if worker else ""
+            lane = self._packed(self._lane_thread(worker, thread), now, now) if worker else ""
             events.append({"fw": "dask", "group": group, "key": name, "phase": "compute", "status": "failed",
                            "lane": lane, "start": now, "end": now, "error": error,
                            "figures": base_figures})  # fmt: skip
