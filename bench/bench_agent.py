@@ -164,15 +164,17 @@ def _dask_hot_path_seconds(tasks: int) -> float:
         channel = sender.channel(dask_preload._Converter())
         plugin = dask_preload._make_plugin(channel)
         now = time.time()
-        kwargs = {"worker": "tcp://127.0.0.1:40123", "thread": 140_000_000_000, "nbytes": 28, "type": b"\x80int",
-                  "typename": "int", "metadata": {}, "run_id": 1,
-                  "startstops": [{"action": "compute", "start": now, "stop": now + 1e-4}]}  # fmt: skip
-        steps = [("released", "waiting", {}), ("waiting", "processing", {}), ("processing", "memory", kwargs),
-                 ("memory", "released", {}), ("released", "forgotten", {})]  # fmt: skip
+        # One thread's tasks one after another, as a worker runs them (each report carries its own times).
+        reports = [{"worker": "tcp://127.0.0.1:40123", "thread": 140_000_000_000, "nbytes": 28, "type": b"\x80int",
+                    "typename": "int", "metadata": {}, "run_id": 1,
+                    "startstops": [{"action": "compute", "start": now + i * 2e-4, "stop": now + i * 2e-4 + 1e-4}]}
+                   for i in range(tasks)]  # fmt: skip
         keys = [f"inc-{i:032x}" for i in range(tasks)]
         started = time.perf_counter()
-        for key in keys:
-            for start, finish, extra in steps:
+        for key, report in zip(keys, reports, strict=True):
+            for start, finish, extra in (("released", "waiting", {}), ("waiting", "processing", {}),
+                                         ("processing", "memory", report), ("memory", "released", {}),
+                                         ("released", "forgotten", {})):  # fmt: skip
                 plugin.transition(key, start, finish, stimulus_id="bench", **extra)
         sender.flush()
         spent = time.perf_counter() - started
