@@ -56,17 +56,22 @@ def image_cleanup():
 
 
 class TestImageRuns(TenantTest):
-    def test_a_dockerfile_workspace_runs_lithops_in_its_image(self, jobs_worker, image_cleanup):
-        workspace = make_workspace(self.t, {".pyrun/Dockerfile": DOCKERFILE, "cubes.py": SCRIPT})
-
-        job = start_run(self.api("member"), workspace.pk, "cubes.py", backend="lithops-localhost")
+    def run_to_success(self, workspace, entrypoint: str, backend: str, built: list[int]) -> tuple[dict, str, str]:
+        """Run ``entrypoint`` (the first run builds the image); the finished job, its stdout and the rest."""
+        job = start_run(self.api("member"), workspace.pk, entrypoint, backend=backend)
         done = wait_for(self.api("viewer"), job["id"], timeout=600)
-        image_cleanup.append(done["runtime"])
-
+        built.append(done["runtime"])
         chunks, _ = read_logs(self.api("viewer"), job["id"])
         stdout = "".join(c["text"] for c in chunks if c["stream"] == "stdout")
         others = "".join(c["text"] for c in chunks if c["stream"] != "stdout")
         assert done["state"] == "succeeded", (stdout, others)
+        return done, stdout, others
+
+    def test_a_dockerfile_workspace_runs_lithops_in_its_image(self, jobs_worker, image_cleanup):
+        workspace = make_workspace(self.t, {".pyrun/Dockerfile": DOCKERFILE, "cubes.py": SCRIPT})
+
+        done, stdout, others = self.run_to_success(workspace, "cubes.py", "lithops-localhost", image_cleanup)
+
         runtime = Runtime.objects.get(pk=done["runtime"])
         assert runtime.kind == "docker" and runtime.target == "local"
         assert f"python /opt/venv/bin/python {runtime.python_version}\n" in stdout  # the image's, not the host's
@@ -76,7 +81,7 @@ class TestImageRuns(TenantTest):
         assert "root is read-only: OSError\n" in stdout
         assert "cubes: [0, 1, 8, 27, 64, 125]\n" in stdout
         assert "unpacking the filesystem of pyrun/runtimes:rt" in others  # the build, as it went
-        finished = TaskEvent.objects.filter(job_id=job["id"], framework="lithops", status="finished")
+        finished = TaskEvent.objects.filter(job_id=done["id"], framework="lithops", status="finished")
         assert finished.count() == 6  # the monitoring agent works inside the image too
 
         # Deleting the runtime takes its unpacked filesystem and its image with it.
@@ -94,14 +99,9 @@ class TestImageRuns(TenantTest):
         example = (TEMPLATES["dask"].folder / "example.py").read_text()
         workspace = make_workspace(self.t, {".pyrun/Dockerfile": dockerfile, "example.py": example})
 
-        job = start_run(self.api("member"), workspace.pk, "example.py", backend="dask-local")
-        done = wait_for(self.api("viewer"), job["id"], timeout=600)
-        image_cleanup.append(done["runtime"])
+        done, stdout, _ = self.run_to_success(workspace, "example.py", "dask-local", image_cleanup)
 
-        chunks, _ = read_logs(self.api("viewer"), job["id"])
-        stdout = "".join(c["text"] for c in chunks if c["stream"] == "stdout")
-        assert done["state"] == "succeeded", "".join(c["text"] for c in chunks)
         assert "total: 55\n" in stdout
         # The scheduler and worker preloads reach a LocalCluster inside the image: one compute event per task.
-        compute = TaskEvent.objects.filter(job_id=job["id"], framework="dask", phase="compute")
+        compute = TaskEvent.objects.filter(job_id=done["id"], framework="dask", phase="compute")
         assert compute.filter(group="inc").count() == 10
