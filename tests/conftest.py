@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -125,16 +127,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_server_url(transactional_db):
-    """The real ASGI app (HTTP + websockets) under uvicorn on a free port, on the test database."""
+@contextmanager
+def uvicorn_server(env: dict[str, str]) -> Iterator[str]:
+    """The real ASGI app (HTTP + websockets) under uvicorn on a free port with ``env``; yields its URL."""
     import httpx
 
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "pyrun_web.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--lifespan", "off", "--ws", "websockets-sansio", "--log-level", "warning"],
-        env=worker_env(),
+        env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -149,8 +151,17 @@ def live_server_url(transactional_db):
                 process.kill()
                 raise
             time.sleep(0.2)
-    yield url
-    stop_process(process)
+    try:
+        yield url
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture
+def live_server_url(transactional_db):
+    """A uvicorn per test, on the test database."""
+    with uvicorn_server(worker_env()) as url:
+        yield url
 
 
 # --- The jobs worker (tests of real runs: jobs, monitoring) -----------------------------------------------

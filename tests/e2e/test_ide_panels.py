@@ -10,9 +10,6 @@ screenshot per feature goes to tmp/artifacts/e2e/<test>/ (PYRUN_E2E_ARTIFACTS to
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from pyrun_web.tenancy.services import create_organization, create_tenant
-from tests.conftest import free_port, stop_process, worker_env
+from tests.conftest import uvicorn_server, worker_env
 from workspaces.services import create_workspace
 
 pytestmark = [pytest.mark.e2e]
@@ -44,27 +41,8 @@ def _module_server(django_db_setup, django_db_blocker, redis_server):
     flushed after it, the server just reads the database."""
     with django_db_blocker.unblock():
         env = worker_env()
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "pyrun_web.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--lifespan", "off", "--ws", "websockets-sansio", "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}")
-        try:
-            httpx.get(f"{url}/login/", timeout=2)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.2)
-    yield url
-    stop_process(process)
+    with uvicorn_server(env) as url:
+        yield url
 
 
 @pytest.fixture
