@@ -47,6 +47,25 @@ ERRORS: dict[str, ErrorDef] = {
     "sandbox:platform:bwrap-missing": ErrorDef(
         503, "The sandbox is unavailable: bwrap (Debian package bubblewrap) is not installed on this server."
     ),
+    "sandbox:platform:network-host": ErrorDef(
+        503,
+        "The sandbox network is set to 'host' (PYRUN_SANDBOX_NETWORK), which lets user code reach the platform's "
+        "own services; user code runs only with 'filtered' or 'none' on a shared server.",
+    ),
+    "sandbox:platform:bad-network-mode": ErrorDef(
+        503, "PYRUN_SANDBOX_NETWORK is {mode!r}; it must be one of: {modes}."
+    ),
+    "sandbox:platform:network-tools-missing": ErrorDef(
+        503,
+        "The sandbox network cannot be set up: {tools} missing on this server (Debian packages slirp4netns, "
+        "nftables, util-linux).",
+    ),
+    "sandbox:platform:network-failed": ErrorDef(503, "The sandbox network could not be set up: {detail}"),
+    "sandbox:platform:no-pids-cgroup": ErrorDef(
+        503,
+        "The sandbox cannot limit its processes on this server: no writable pids cgroup (run the worker as root, "
+        "or with a delegated cgroup v2).",
+    ),
     # Live streams (websocket error messages)
     "live:user:bad-message": ErrorDef(400, "Unusable message: {detail}."),
     # Workspace terminal (websocket close reasons and error frames)

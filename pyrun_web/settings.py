@@ -225,6 +225,22 @@ PYRUN_DOCKER_REGISTRY = env.str("PYRUN_DOCKER_REGISTRY", default="")
 # The repository built images are tagged into (below the registry when one is set).
 PYRUN_DOCKER_REPOSITORY = env.str("PYRUN_DOCKER_REPOSITORY", default="pyrun/runtimes")
 
+# --- The sandbox (jobs, terminals, builds; docs/security.md) ------------------------------------------------
+# filtered: own network namespace, internet only (no loopback, private, link-local/metadata, host or platform
+# addresses); none: loopback only; host: the host's network (unsafe: the platform's services are reachable).
+PYRUN_SANDBOX_NETWORK = env.str("PYRUN_SANDBOX_NETWORK", default="filtered")
+# Private networks a sandbox may reach after all (e.g. a company's Dask cluster or package index), as CIDRs.
+PYRUN_SANDBOX_ALLOW_CIDRS = env.list("PYRUN_SANDBOX_ALLOW_CIDRS", default=[])
+# CPU weight of each sandbox's cgroup (cgroup v2 scale: 100 = an equal share with every other job), and an
+# optional hard cap in cores (0 = none).
+PYRUN_SANDBOX_CPU_WEIGHT = env.int("PYRUN_SANDBOX_CPU_WEIGHT", default=100)
+PYRUN_SANDBOX_CPU_MAX_CORES = env.float("PYRUN_SANDBOX_CPU_MAX_CORES", default=0.0)
+# A single-user laptop without bubblewrap, slirp4netns/nftables or a writable pids cgroup: run user code with
+# weaker walls (without bwrap: as plain processes that can read the data dir). Never on a shared server.
+PYRUN_UNSAFE_SINGLE_USER = env.bool("PYRUN_UNSAFE_SINGLE_USER", default=False)
+if PYRUN_UNSAFE_SINGLE_USER and PRODUCTION:
+    raise ImproperlyConfigured("PYRUN_UNSAFE_SINGLE_USER cannot be set with PYRUN_ENV=production")
+
 # --- Default per-organisation limits (an org can override each; see Organization.limits) ----------------
 PYRUN_LIMITS = {
     "max_concurrent_jobs": env.int("PYRUN_MAX_CONCURRENT_JOBS", default=4),
@@ -233,6 +249,8 @@ PYRUN_LIMITS = {
     "max_workspace_bytes": env.int("PYRUN_MAX_WORKSPACE_BYTES", default=500 * 1024 * 1024),
     "job_memory_bytes": env.int("PYRUN_JOB_MEMORY_BYTES", default=4 * 1024**3),
     "job_max_processes": env.int("PYRUN_JOB_MAX_PROCESSES", default=512),
+    # Disk a job may fill: its working copy of the workspace plus its private /tmp and $HOME.
+    "job_disk_bytes": env.int("PYRUN_JOB_DISK_BYTES", default=10 * 1024**3),
     # Runtime build minutes per org and calendar month; 0 = no limit.
     "max_build_minutes_per_month": env.int("PYRUN_MAX_BUILD_MINUTES_PER_MONTH", default=0),
 }

@@ -72,6 +72,7 @@ class Limits:
     max_workspace_bytes: int
     job_memory_bytes: int
     job_max_processes: int
+    job_disk_bytes: int = 10 * 1024**3
     # Minutes of runtime builds per calendar month; 0 means no limit (see runtimes.services.check_build_quota).
     max_build_minutes_per_month: int = 0
 
@@ -94,6 +95,9 @@ class Organization(models.Model):
     max_workspace_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     job_memory_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     job_max_processes = models.PositiveIntegerField(null=True, blank=True)
+    job_disk_bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Disk one job may fill: its copy of the workspace, /tmp and $HOME."
+    )
     max_build_minutes_per_month = models.PositiveIntegerField(
         null=True, blank=True, help_text="Runtime build minutes per calendar month; 0 means no limit."
     )

@@ -1,0 +1,314 @@
+"""The network of one sandbox: its own namespace, the internet through a user-mode stack, and no route to the
+platform, the host, link-local/metadata or private networks.
+
+How (modes, ``PYRUN_SANDBOX_NETWORK``):
+
+- ``filtered`` (default): bwrap unshares the network namespace; once its child exists (``--info-fd``) and
+  before the user's command runs (``--block-fd``), :func:`attach` starts ``slirp4netns`` on it (a tap device
+  with 10.0.2.100/24, outbound NAT through ordinary sockets of the platform's host, DNS at 10.0.2.3, and
+  ``--disable-host-loopback`` so 10.0.2.2 is not the host's 127.0.0.1), then loads an nftables table *inside
+  the sandbox's namespace* that rejects every destination but the internet: loopback, private, link-local
+  (169.254.169.254), multicast and reserved ranges, this host's own addresses and subnets, and the addresses of
+  the platform's services (database, Redis, Docker). Operator-listed CIDRs (``PYRUN_SANDBOX_ALLOW_CIDRS``) and
+  a job's own remote Dask scheduler are accepted before those rules. The sandbox cannot change the table: it
+  has no capabilities (bwrap drops the bounding set) and cannot make a new user namespace.
+- ``none``: a namespace with loopback only.
+- ``host``: the host's network, shared. Unsafe (the platform's Redis and database are one connect away); only
+  for a single-user laptop, and loudly logged.
+
+Inside, the sandbox's 127.0.0.1 is its own: a Dask ``LocalCluster`` binds there without colliding with
+another job's, and nobody else can reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import ipaddress
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from pyrun_web.errors import PyrunError
+
+logger = logging.getLogger(__name__)
+
+FILTERED, NONE, HOST = "filtered", "none", "host"
+MODES = (FILTERED, NONE, HOST)
+
+SANDBOX_ADDRESS = "10.0.2.100"
+GATEWAY = "10.0.2.2"
+DNS_SERVER = "10.0.2.3"
+MTU = 65520
+SETUP_TIMEOUT_S = 10.0
+# Never reachable from a sandbox unless an operator allows a CIDR: RFC 6890 special-purpose ranges.
+DENIED_V4 = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+)  # fmt: skip
+RESOLV_CONF = f"nameserver {DNS_SERVER}\noptions edns0\n"
+HOSTS = "127.0.0.1\tlocalhost pyrun\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+# The host tools run with this environment only (never the worker's, which holds its secrets).
+TOOL_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
+@dataclass(frozen=True)
+class NetworkAccess:
+    """What one sandbox may reach beyond the internet: ``allow`` holds CIDRs or ``host:port`` / ``tcp://host:port``
+    addresses (a job's own Dask scheduler)."""
+
+    mode: str = ""  # "" = the deployment's PYRUN_SANDBOX_NETWORK
+    allow: Sequence[str] = field(default_factory=tuple)
+
+    @property
+    def effective_mode(self) -> str:
+        return self.mode or settings.PYRUN_SANDBOX_NETWORK
+
+
+@dataclass
+class AttachedNetwork:
+    """The host side of a sandbox's network: the slirp4netns process, stopped by :meth:`close`."""
+
+    slirp: subprocess.Popen | None
+    exit_fd: int | None
+    setup_seconds: float
+
+    def close(self) -> None:
+        if self.exit_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.exit_fd)  # slirp4netns exits when this end closes
+            self.exit_fd = None
+        if self.slirp is not None:
+            try:
+                self.slirp.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.slirp.kill()
+                self.slirp.wait()
+            self.slirp = None
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise PyrunError("sandbox:platform:bad-network-mode", mode=mode, modes=", ".join(MODES))
+    return mode
+
+
+def tools_missing() -> list[str]:
+    """The host programs ``filtered`` needs and this host lacks."""
+    return [tool for tool in ("slirp4netns", "nft", "nsenter") if shutil.which(tool, path=TOOL_ENV["PATH"]) is None]
+
+
+def attach(child_pid: int, access: NetworkAccess) -> AttachedNetwork:
+    """Give the network namespace of ``child_pid`` (bwrap's sandbox init) the filtered internet."""
+    started = time.monotonic()
+    missing = tools_missing()
+    if missing:
+        raise PyrunError("sandbox:platform:network-tools-missing", tools=", ".join(missing))
+    rules = ruleset(allowed_networks(access.allow), denied_networks())
+    ready_r, ready_w = os.pipe()
+    exit_r, exit_w = os.pipe()
+    # By path, not by pid: given a pid, slirp4netns also joins that process's user namespace, which with
+    # bwrap's --disable-userns is a nested one without rights over the network namespace.
+    argv = [
+        "slirp4netns", "--configure", f"--mtu={MTU}", "--disable-host-loopback", "--enable-seccomp",
+        f"--ready-fd={ready_w}", f"--exit-fd={exit_r}", "--netns-type=path",
+    ]  # fmt: skip
+    userns = _owner_userns(child_pid)
+    if userns is not None:
+        argv.append(f"--userns-path=/proc/self/fd/{userns}")
+    argv += [f"/proc/{child_pid}/ns/net", "tap0"]
+    try:
+        slirp = subprocess.Popen(
+            argv,
+            env=TOOL_ENV,
+            pass_fds=tuple(fd for fd in (ready_w, exit_r, userns) if fd is not None),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        for fd in (ready_r, ready_w, exit_r, exit_w):
+            os.close(fd)
+        raise PyrunError("sandbox:platform:network-failed", detail=str(exc)) from exc
+    os.close(ready_w)
+    os.close(exit_r)
+    attached = AttachedNetwork(slirp=slirp, exit_fd=exit_w, setup_seconds=0.0)
+    try:
+        _wait_ready(ready_r, slirp)
+        _load_rules(child_pid, rules, userns)
+    except BaseException:
+        attached.close()
+        raise
+    finally:
+        os.close(ready_r)
+        if userns is not None:
+            os.close(userns)
+    if slirp.stderr is not None:
+        slirp.stderr.close()  # nothing reads it on: a chatty slirp must not block on a full pipe
+    attached.setup_seconds = time.monotonic() - started
+    return attached
+
+
+def _wait_ready(ready_fd: int, slirp: subprocess.Popen) -> None:
+    import select
+
+    readable, _, _ = select.select([ready_fd], [], [], SETUP_TIMEOUT_S)
+    if readable and os.read(ready_fd, 1) == b"1":
+        return
+    slirp.kill()
+    detail = slirp.stderr.read().decode(errors="replace")[-500:] if slirp.stderr else ""
+    slirp.wait()
+    raise PyrunError("sandbox:platform:network-failed", detail=detail.strip() or "slirp4netns did not start")
+
+
+_NS_GET_PARENT = 0xB702  # ioctl: the parent of a user namespace
+
+
+def _owner_userns(child_pid: int) -> int | None:
+    """For a rootless platform, a descriptor of the user namespace that owns the sandbox's network namespace
+    (the parent of the child's own one, which --disable-userns nests below it); root needs none."""
+    if os.geteuid() == 0:
+        return None
+    import fcntl
+
+    own = os.open(f"/proc/{child_pid}/ns/user", os.O_RDONLY)
+    try:
+        return fcntl.ioctl(own, _NS_GET_PARENT)
+    finally:
+        os.close(own)
+
+
+def _load_rules(child_pid: int, rules: str, userns: int | None) -> None:
+    argv = ["nsenter", f"--net=/proc/{child_pid}/ns/net"]
+    if userns is not None:
+        argv[1:1] = [f"--user=/proc/self/fd/{userns}", "--preserve-credentials"]
+    done = subprocess.run(
+        [*argv, "nft", "-f", "-"],
+        input=rules,
+        env=TOOL_ENV,
+        capture_output=True,
+        text=True,
+        timeout=SETUP_TIMEOUT_S,
+        pass_fds=(userns,) if userns is not None else (),
+    )
+    if done.returncode != 0:
+        raise PyrunError("sandbox:platform:network-failed", detail=(done.stderr or done.stdout).strip()[-500:])
+
+
+def ruleset(allowed: Iterable[str], denied: Iterable[str]) -> str:
+    """The nftables table loaded inside a sandbox's namespace: loopback and DNS first, then what is allowed,
+    then every denied network rejected (so a connect fails at once with EHOSTUNREACH, not after a timeout)."""
+    allowed_v4, allowed_v6 = _split(allowed)
+    denied_v4, denied_v6 = _split(denied)
+    lines = [
+        "table inet pyrun_sandbox {",
+        "  chain output {",
+        "    type filter hook output priority 0; policy accept;",
+        '    oifname "lo" accept',
+        f"    ip daddr {DNS_SERVER} meta l4proto {{ tcp, udp }} th dport 53 accept",
+    ]
+    if allowed_v4:
+        lines.append(f"    ip daddr {{ {', '.join(allowed_v4)} }} accept")
+    if allowed_v6:
+        lines.append(f"    ip6 daddr {{ {', '.join(allowed_v6)} }} accept")
+    lines.append(f"    ip daddr {{ {', '.join(denied_v4)} }} reject with icmpx type admin-prohibited")
+    # slirp4netns gives no IPv6 unless asked; should a route appear, only global unicast may leave.
+    lines.append("    meta nfproto ipv6 ip6 daddr != 2000::/3 reject with icmpx type admin-prohibited")
+    if denied_v6:
+        lines.append(f"    ip6 daddr {{ {', '.join(denied_v6)} }} reject with icmpx type admin-prohibited")
+    lines += ["  }", "}", ""]
+    return "\n".join(lines)
+
+
+def _split(networks: Iterable[str]) -> tuple[list[str], list[str]]:
+    parsed = [ipaddress.ip_network(n, strict=False) for n in networks]
+    collapsed_v4 = ipaddress.collapse_addresses(n for n in parsed if n.version == 4)
+    collapsed_v6 = ipaddress.collapse_addresses(n for n in parsed if n.version == 6)
+    return [str(n) for n in collapsed_v4], [str(n) for n in collapsed_v6]
+
+
+def allowed_networks(extra: Iterable[str] = ()) -> list[str]:
+    """The operator's ``PYRUN_SANDBOX_ALLOW_CIDRS`` plus ``extra`` (CIDRs or addresses of the sandbox's own)."""
+    networks: list[str] = []
+    for item in [*settings.PYRUN_SANDBOX_ALLOW_CIDRS, *extra]:
+        networks += _networks_of(item)
+    return networks
+
+
+def _networks_of(item: str) -> list[str]:
+    """A CIDR as is; an address or ``scheme://host:port`` as the host's addresses (resolved now)."""
+    item = item.strip()
+    if not item:
+        return []
+    with contextlib.suppress(ValueError):
+        return [str(ipaddress.ip_network(item, strict=False))]
+    host = urlsplit(item if "://" in item else f"//{item}").hostname
+    if not host:
+        return []
+    with contextlib.suppress(ValueError):
+        return [str(ipaddress.ip_network(host))]
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return []
+    return sorted({str(ipaddress.ip_network(info[4][0])) for info in infos})
+
+
+def denied_networks() -> list[str]:
+    """Everything a sandbox never reaches: special-purpose ranges, this host's addresses and subnets, the
+    platform's services (looked up now: a service may move)."""
+    networks = [*DENIED_V4, "::1/128", "fc00::/7", "fe80::/10", *_host_networks()]
+    for url in service_urls():
+        networks += _networks_of(url)
+    return networks
+
+
+@functools.cache
+def _host_networks() -> tuple[str, ...]:
+    """This host's own addresses and the subnets it is directly on (the platform's neighbours)."""
+    import psutil
+
+    found: set[str] = set()
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            ip = address.address.split("%", 1)[0]
+            with contextlib.suppress(ValueError):
+                found.add(str(ipaddress.ip_network(ip)))
+                if address.netmask:
+                    found.add(str(ipaddress.ip_network(f"{ip}/{address.netmask}", strict=False)))
+    return tuple(sorted(found))
+
+
+def service_urls() -> list[str]:
+    """Addresses of the platform's own services, from its settings."""
+    urls = [
+        settings.DATABASES["default"].get("HOST", ""),
+        getattr(settings, "CELERY_BROKER_URL", ""),
+        getattr(settings, "REDIS_URL", ""),
+        getattr(settings, "PYRUN_DOCKER_HOST", ""),
+        getattr(settings, "PYRUN_DOCKER_REGISTRY", ""),
+    ]
+    return [url for url in urls if isinstance(url, str) and url and not url.startswith(("unix:", "/"))]
+
+
+def status() -> dict[str, object]:
+    """What the network wall looks like on this host, for health and the operator console."""
+    mode = settings.PYRUN_SANDBOX_NETWORK
+    missing = tools_missing() if mode == FILTERED else []
+    return {
+        "mode": mode,
+        "ok": mode != HOST and not missing,
+        "missing": missing,
+        "allow_cidrs": list(settings.PYRUN_SANDBOX_ALLOW_CIDRS),
+    }
