@@ -67,6 +67,7 @@ def run_build(runtime_id: int, task_id: str | None = None, *, soft_limit: type[B
     final = layout.final_prefix(runtime.org_id, runtime.spec_hash)
     ctx = BuildContext(
         runtime_id=runtime.pk,
+        org_id=runtime.org_id,
         spec=None,
         prefix=build_dir,
         context_dir=layout.context_dir(runtime.pk),

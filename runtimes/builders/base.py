@@ -40,6 +40,8 @@ class BuildContext:
     # The exact Python the spec hash was computed with (e.g. "3.11.7"); "" = resolve ``spec.python`` afresh.
     python_version: str = ""
     target: str = "local"  # "local" | "lambda-layer" | "image"
+    # The org the runtime belongs to: its caches and images are kept apart from every other org's.
+    org_id: int = 0
 
     @property
     def deadline(self) -> float:
