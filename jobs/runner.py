@@ -42,6 +42,7 @@ from django.db.models import Max
 
 from jobs import events
 from jobs.backends.base import LaunchPlan
+from jobs.disk import DiskQuota
 from jobs.models import Job, JobState, LogChunk
 from jobs.results import copy_results_for_log
 from jobs.services import dispatch_queued, scratch_dir
@@ -51,7 +52,8 @@ from monitoring.injection import inject
 from monitoring.samples import ProcessTreeSampler
 from pyrun_web import sandbox
 from pyrun_web.errors import PyrunError
-from pyrun_web.sandbox import ResourceLimits, SandboxSpec
+from pyrun_web.sandbox import ResourceLimits, SandboxSpec, env_policy
+from pyrun_web.sandbox.network import NetworkAccess
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ LOOP_SECONDS = 0.02  # longest wait for output before the loop looks at task eve
 STATE_POLL_SECONDS = 0.25  # how quickly a cancel (or a reaper) is noticed
 HEARTBEAT_SECONDS = 3.0  # well under PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS
 SAMPLE_SECONDS = 1.0
+DISK_CHECK_SECONDS = 1.0  # at least; a large working copy is measured less often (see Supervisor._check_disk)
 # Once the process has exited, how long its pipes may stay open (only a daemon escaping the sandbox's PID
 # namespace, i.e. running without bwrap, can hold them).
 EXIT_GRACE_SECONDS = 2.0
@@ -73,6 +76,7 @@ SKIPPED_SHOWN = 20
 # Last lines of a traceback that mean a resource limit, not a bug in the script.
 _MEMORY_ERROR = re.compile(r"MemoryError\b|\w+(\.\w+)*\._ArrayMemoryError|.*Cannot allocate memory")
 _PROCESS_LIMIT = re.compile(r"BlockingIOError: \[Errno 11\]|RuntimeError: can't start new thread")
+_DISK_FULL = re.compile(r".*(\[Errno 28\]|No space left on device)")
 
 STDOUT, STDERR, SYSTEM = LogChunk.Stream.STDOUT, LogChunk.Stream.STDERR, LogChunk.Stream.SYSTEM
 
@@ -156,6 +160,7 @@ class Outcome:
     exit_code: int | None = None
     stopped_as: str = ""  # the state someone else moved the job to (cancelled, failed by the reaper, timed out)
     process_limit_hit: bool = False
+    disk_quota_hit: bool = False
 
 
 def _read_pipe(fd: int, stream: str, out: queue.Queue) -> None:
@@ -203,6 +208,7 @@ class Supervisor:
         process: sandbox.SandboxProcess,
         max_seconds: int,
         ingest: EventIngest | None = None,
+        disk: DiskQuota | None = None,
     ) -> None:
         self.job = job
         self.log = log
@@ -215,6 +221,7 @@ class Supervisor:
         self.queue: queue.Queue = queue.Queue()
         self.decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in (STDOUT, STDERR)}
         self.open_streams = {STDOUT, STDERR}
+        self.disk = disk or DiskQuota(Path("."), None, None)
 
     def run(self) -> Outcome:
         readers = [
@@ -257,6 +264,8 @@ class Supervisor:
             if now >= next_sample and exited_at is None:
                 next_sample = now + SAMPLE_SECONDS
                 self._sample()
+            if exited_at is None and self.disk.due(now) and self.disk.exceeded():
+                self._stop_for_disk()
         self.process.kill_all()  # anything left (a fallback sandbox's daemon holding the pipes)
         code = self._reap()
         for reader in readers:
@@ -268,7 +277,18 @@ class Supervisor:
             self.process.stdout.close()
             self.process.stderr.close()
         self.outcome.exit_code = _normal_exit_code(code)
+        # Written in its last moments: the working copy is still there to measure (the tmpfs are gone).
+        if not self.outcome.disk_quota_hit and self.disk.limit and self.disk.exceeded():
+            self.outcome.disk_quota_hit = True
         return self.outcome
+
+    def _stop_for_disk(self) -> None:
+        self.outcome.disk_quota_hit = True
+        self.process.kill_all()
+        self.log.system(
+            f"== stopped: the job used {_human_bytes(self.disk.last_used)} of disk, over its limit of "
+            f"{_human_bytes(self.disk.limit or 0)}"
+        )
 
     def _sample(self) -> None:
         sample = self.usage.sample(self.next_sample_seq, self.job.pk)
@@ -327,10 +347,14 @@ def _human_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
-def exit_error(code: int, stderr_tail: str, limits: ResourceLimits, process_limit_hit: bool) -> PyrunError:
+def exit_error(
+    code: int, stderr_tail: str, limits: ResourceLimits, process_limit_hit: bool, disk_quota_hit: bool = False
+) -> PyrunError:
     """Why a non-zero exit happened, as readable as we can tell: a resource limit, a signal, or the code."""
     # The last line of a traceback is the exception that ended the script.
     last_line = (stderr_tail.strip().splitlines() or [""])[-1]
+    if limits.disk_bytes and (disk_quota_hit or _DISK_FULL.match(last_line)):
+        return PyrunError("job:user:disk-quota", limit=_human_bytes(limits.disk_bytes), code=code)
     if limits.max_processes and (process_limit_hit or _PROCESS_LIMIT.match(last_line)):
         return PyrunError("job:user:process-limit", limit=limits.max_processes, code=code)
     # RLIMIT_AS makes allocations fail (MemoryError); a native library may be killed instead.
@@ -575,8 +599,9 @@ def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter
         runtime_prefixes=runtime.interpreter_prefixes,
         ro_binds=[*plan.ro_binds, *agent.ro_binds],
         rw_binds=agent.rw_binds,
-        env=job_env(job, runtime, plan, agent),
+        env=job_env(job, runtime, plan, agent, log),
         limits=limits,
+        network=NetworkAccess(allow=tuple(plan.network_allow)),
         root=runtime.sandbox_root,
     )
     for renewal in plan.renewals:
@@ -588,11 +613,14 @@ def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter
             ingest.close()
 
 
-def job_env(job: Job, runtime: Any, plan: LaunchPlan, agent: Any) -> dict[str, str]:
+def job_env(job: Job, runtime: Any, plan: LaunchPlan, agent: Any, log: JobLog | None = None) -> dict[str, str]:
     """The job's variables: the image's ``ENV`` (image runtimes), then the user's, then the plan's and the
     agent's, which win (reserved names are refused at creation anyway); an image's PYTHONPATH stays after the
-    agent's."""
-    env = {**runtime.image_env, **job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"}
+    agent's. Loader and libc variables of an image built before builds refused them are left out."""
+    image_env = {name: value for name, value in runtime.image_env.items() if not env_policy.is_refused(name)}
+    if log is not None and (dropped := sorted(set(runtime.image_env) - set(image_env))):
+        log.system(f"Left out of the image's environment: {', '.join(dropped)} ({env_policy.REASON})")
+    env = {**image_env, **job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"}
     image_path = runtime.image_env.get("PYTHONPATH")
     if image_path and "PYTHONPATH" in agent.env:
         env["PYTHONPATH"] = f"{agent.env['PYTHONPATH']}:{image_path}"
@@ -628,7 +656,8 @@ def _start_and_supervise(
         return
     process = sandbox.popen(spec, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     started = time.monotonic()
-    supervisor = Supervisor(job, log, process, max_seconds, ingest)
+    disk = DiskQuota(spec.workdir, limits.disk_bytes, process.pid)
+    supervisor = Supervisor(job, log, process, max_seconds, ingest, disk)
     try:
         outcome = supervisor.run()
     finally:
@@ -649,7 +678,13 @@ def _finish(
     if outcome.stopped_as:
         log.flush()
         return
-    error = None if code == 0 else exit_error(code, log.stderr_tail, limits, outcome.process_limit_hit)
+    if outcome.disk_quota_hit and code == 0:
+        code = 1  # it finished, but past its disk limit: its output is not to be trusted as complete
+    error = (
+        None
+        if code == 0
+        else exit_error(code, log.stderr_tail, limits, outcome.process_limit_hit, outcome.disk_quota_hit)
+    )
     log.system(f"== exited with code {code} after {seconds:.1f} s" + (f": {error.message}" if error else ""))
     # Before the end is visible: a client that sees the job succeeded finds its results in the workspace.
     if code == 0 and workdir is not None and (note := copy_results_for_log(job.workspace, workdir)):

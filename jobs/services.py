@@ -25,6 +25,7 @@ from django.utils import timezone
 from jobs import broker
 from jobs.models import STARTED_STATES, Job, JobState, LogChunk
 from pyrun_web.errors import PyrunError
+from pyrun_web.sandbox import env_policy
 from pyrun_web.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def clean_env(env: dict[str, str] | None) -> dict[str, str]:
             raise PyrunError("job:user:bad-env", name=str(name)[:100], reason=reason)
         if name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIXES):
             raise PyrunError("job:user:bad-env", name=name, reason="the platform sets it for every job")
+        if env_policy.is_refused(name):
+            raise PyrunError("job:user:bad-env", name=name, reason=env_policy.REASON)
         if not isinstance(value, str):
             raise PyrunError("job:user:bad-env", name=name, reason="its value must be text")
         if "\x00" in value or len(value) > MAX_ENV_VALUE_CHARS:

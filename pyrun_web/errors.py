@@ -87,6 +87,9 @@ ERRORS: dict[str, ErrorDef] = {
     "workspaces:user:quota-exceeded": ErrorDef(
         413, "This would bring the workspace to {size} bytes, over its limit of {limit} bytes."
     ),
+    "workspaces:user:upload-too-large": ErrorDef(
+        413, "This upload is larger than the {limit} bytes a workspace may hold; send fewer or smaller files."
+    ),
     "workspaces:user:bad-op": ErrorDef(400, "Unknown operation {op!r}; use one of: {choices}."),
     "workspaces:user:move-into-itself": ErrorDef(400, "Cannot move {path!r} into itself."),
     "workspaces:user:bad-zip": ErrorDef(400, "{name!r} is not a readable zip archive."),
@@ -149,6 +152,24 @@ ERRORS: dict[str, ErrorDef] = {
     # Runtimes: Docker images, Lambda layers, container registries
     "runtime:user:docker-build-failed": ErrorDef(
         400, "The Docker build of .pyrun/Dockerfile failed at {step}: {detail}"
+    ),
+    "runtime:user:docker-from-refused": ErrorDef(
+        400, ".pyrun/Dockerfile, line {line}: the image {image} cannot be used: {reason}."
+    ),
+    "runtime:user:docker-add-url-refused": ErrorDef(
+        400,
+        ".pyrun/Dockerfile, line {line}: ADD cannot download {source}: the build server would fetch it outside the "
+        "build's network sandbox. Download it in a RUN step instead (curl, wget, pip).",
+    ),
+    "runtime:user:image-env-refused": ErrorDef(
+        400,
+        "The image sets {name}, which runtimes may not set: it changes how the loader or libc of every program "
+        "behaves.",
+    ),
+    "runtime:platform:build-network-unavailable": ErrorDef(
+        503,
+        "Docker builds are disabled on this server: the firewall of the build network could not be set up "
+        "({detail}).",
     ),
     "runtime:platform:docker-push-failed": ErrorDef(502, "Pushing image {image} to its registry failed: {detail}"),
     "runtime:platform:image-export-failed": ErrorDef(
@@ -213,6 +234,11 @@ ERRORS: dict[str, ErrorDef] = {
     ),
     "job:user:process-limit": ErrorDef(
         400, "The script tried to run more than {limit} processes and threads, the job's limit (exit code {code})."
+    ),
+    "job:user:disk-quota": ErrorDef(
+        400,
+        "The job wrote more than its disk limit of {limit} (its copy of the workspace, /tmp and $HOME together) "
+        "and was stopped (exit code {code}).",
     ),
     "job:user:runtime-failed": ErrorDef(400, "The runtime of this job could not be built: {error}"),
     "job:platform:worker-lost": ErrorDef(500, "The worker running this job stopped responding; run it again."),

@@ -22,6 +22,9 @@ class LaunchPlan:
     # Things that keep the job's credentials valid while it runs: the runner calls start() when the job
     # starts and close() when it ends, whatever happened (close() also removes the files they wrote).
     renewals: list[Renewal] = field(default_factory=list)
+    # Addresses the job's sandbox may reach although they are private (a remote Dask scheduler): CIDRs or
+    # ``scheme://host:port``. The host itself, loopback, metadata and the platform stay out of reach anyway.
+    network_allow: list[str] = field(default_factory=list)
 
     def close(self) -> None:
         for renewal in self.renewals:

@@ -58,4 +58,4 @@ class DaskScheduler:
         ]
         if address.startswith("tls://"):
             notes.append("tls:// needs the script to pass Client(security=...) with its certificates")
-        return LaunchPlan(env=env, notes=notes)
+        return LaunchPlan(env=env, notes=notes, network_allow=[address])

@@ -24,6 +24,7 @@ REFUSED_NAMES = frozenset({
 # LD_ORIGIN_PATH, LD_SHOW_AUXV, ...) but the library search path.
 REFUSED_PREFIXES = ("LD_",)
 ALLOWED_EXCEPTIONS = frozenset({"LD_LIBRARY_PATH"})
+REASON = "it changes how the dynamic loader or libc of every program behaves"
 
 
 def is_refused(name: str) -> bool:

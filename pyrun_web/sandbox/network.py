@@ -23,7 +23,6 @@ another job's, and nobody else can reach it.
 from __future__ import annotations
 
 import contextlib
-import functools
 import ipaddress
 import logging
 import os
@@ -49,10 +48,17 @@ GATEWAY = "10.0.2.2"
 DNS_SERVER = "10.0.2.3"
 MTU = 65520
 SETUP_TIMEOUT_S = 10.0
-# Never reachable from a sandbox unless an operator allows a CIDR: RFC 6890 special-purpose ranges.
-DENIED_V4 = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
+# Never reachable from a sandbox, whatever is allowed: loopback, link-local (the cloud metadata endpoint),
+# "this network", multicast and reserved; the host's own addresses and the platform's services join them.
+ALWAYS_DENIED = (
+    "0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "192.0.0.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "::/128", "::1/128", "fe80::/10", "ff00::/8",
+)  # fmt: skip
+# Private and shared ranges (RFC 1918, 6598, 4193, benchmarking): closed unless an operator's CIDR or a job's
+# own remote scheduler opens a part of them.
+PRIVATE = (
+    "10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "fc00::/7",
 )  # fmt: skip
 RESOLV_CONF = f"nameserver {DNS_SERVER}\noptions edns0\n"
 HOSTS = "127.0.0.1\tlocalhost pyrun\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -112,7 +118,7 @@ def attach(child_pid: int, access: NetworkAccess) -> AttachedNetwork:
     missing = tools_missing()
     if missing:
         raise PyrunError("sandbox:platform:network-tools-missing", tools=", ".join(missing))
-    rules = ruleset(allowed_networks(access.allow), denied_networks())
+    rules = ruleset(always_denied_networks(), allowed_networks(access.allow), private_networks())
     ready_r, ready_w = os.pipe()
     exit_r, exit_w = os.pipe()
     # By path, not by pid: given a pid, slirp4netns also joins that process's user namespace, which with
@@ -204,11 +210,11 @@ def _load_rules(child_pid: int, rules: str, userns: int | None) -> None:
         raise PyrunError("sandbox:platform:network-failed", detail=(done.stderr or done.stdout).strip()[-500:])
 
 
-def ruleset(allowed: Iterable[str], denied: Iterable[str]) -> str:
-    """The nftables table loaded inside a sandbox's namespace: loopback and DNS first, then what is allowed,
-    then every denied network rejected (so a connect fails at once with EHOSTUNREACH, not after a timeout)."""
-    allowed_v4, allowed_v6 = _split(allowed)
-    denied_v4, denied_v6 = _split(denied)
+def ruleset(always_denied: Iterable[str], allowed: Iterable[str], private: Iterable[str]) -> str:
+    """The nftables table loaded inside a sandbox's namespace, in this order: its own loopback and DNS
+    accepted; ``always_denied`` rejected; ``allowed`` accepted; ``private`` rejected; the rest (the internet)
+    accepted. Rejected, not dropped: a connect fails at once (EHOSTUNREACH) instead of hanging."""
+    reject = "reject with icmpx type admin-prohibited"
     lines = [
         "table inet pyrun_sandbox {",
         "  chain output {",
@@ -216,15 +222,14 @@ def ruleset(allowed: Iterable[str], denied: Iterable[str]) -> str:
         '    oifname "lo" accept',
         f"    ip daddr {DNS_SERVER} meta l4proto {{ tcp, udp }} th dport 53 accept",
     ]
-    if allowed_v4:
-        lines.append(f"    ip daddr {{ {', '.join(allowed_v4)} }} accept")
-    if allowed_v6:
-        lines.append(f"    ip6 daddr {{ {', '.join(allowed_v6)} }} accept")
-    lines.append(f"    ip daddr {{ {', '.join(denied_v4)} }} reject with icmpx type admin-prohibited")
+    for networks, verdict in ((always_denied, reject), (allowed, "accept"), (private, reject)):
+        v4, v6 = _split(networks)
+        if v4:
+            lines.append(f"    ip daddr {{ {', '.join(v4)} }} {verdict}")
+        if v6:
+            lines.append(f"    ip6 daddr {{ {', '.join(v6)} }} {verdict}")
     # slirp4netns gives no IPv6 unless asked; should a route appear, only global unicast may leave.
-    lines.append("    meta nfproto ipv6 ip6 daddr != 2000::/3 reject with icmpx type admin-prohibited")
-    if denied_v6:
-        lines.append(f"    ip6 daddr {{ {', '.join(denied_v6)} }} reject with icmpx type admin-prohibited")
+    lines.append(f"    meta nfproto ipv6 ip6 daddr != 2000::/3 {reject}")
     lines += ["  }", "}", ""]
     return "\n".join(lines)
 
@@ -263,18 +268,40 @@ def _networks_of(item: str) -> list[str]:
     return sorted({str(ipaddress.ip_network(info[4][0])) for info in infos})
 
 
-def denied_networks() -> list[str]:
-    """Everything a sandbox never reaches: special-purpose ranges, this host's addresses and subnets, the
-    platform's services (looked up now: a service may move)."""
-    networks = [*DENIED_V4, "::1/128", "fc00::/7", "fe80::/10", *_host_networks()]
+def always_denied_networks() -> list[str]:
+    """What no allow list opens: special-purpose ranges, this host's own addresses and the platform's services
+    (looked up now: a service may move)."""
+    networks = [*ALWAYS_DENIED, *(net for net in _host_networks() if _is_single_address(net))]
     for url in service_urls():
         networks += _networks_of(url)
     return networks
 
 
-@functools.cache
+def private_networks() -> list[str]:
+    """Closed unless allowed: private ranges and the subnets this host is on (the platform's neighbours)."""
+    return [*PRIVATE, *(net for net in _host_networks() if not _is_single_address(net))]
+
+
+def _is_single_address(network: str) -> bool:
+    return ipaddress.ip_network(network).num_addresses == 1
+
+
+_HOST_NETWORKS_TTL_S = 10.0
+_host_networks_cache: tuple[float, tuple[str, ...]] = (0.0, ())
+
+
 def _host_networks() -> tuple[str, ...]:
-    """This host's own addresses and the subnets it is directly on (the platform's neighbours)."""
+    """This host's own addresses and the subnets it is directly on (the platform's neighbours); looked up
+    again every few seconds, as interfaces come and go (a Docker bridge, a VPN)."""
+    global _host_networks_cache
+    looked_at, networks = _host_networks_cache
+    if time.monotonic() - looked_at > _HOST_NETWORKS_TTL_S:
+        networks = _read_host_networks()
+        _host_networks_cache = (time.monotonic(), networks)
+    return networks
+
+
+def _read_host_networks() -> tuple[str, ...]:
     import psutil
 
     found: set[str] = set()

@@ -8,6 +8,7 @@ the build task owns the Runtime's state.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import selectors
 import signal
@@ -21,7 +22,9 @@ from typing import Protocol
 
 from django.conf import settings
 
+from pyrun_web import sandbox as sandboxes
 from pyrun_web.errors import PyrunError
+from pyrun_web.sandbox import SandboxSpec
 
 
 @dataclass
@@ -92,25 +95,32 @@ def run_command(
     env: dict[str, str] | None = None,
     check_error: str | None = None,
     inherit_env: bool = True,
+    sandbox: SandboxSpec | None = None,
     **error_params: object,
 ) -> CommandResult:
     """Run ``argv``, streaming each output line to ``ctx.log``; stop it on cancel or at the deadline.
 
     With ``check_error``, a non-zero exit raises ``PyrunError(check_error, output=<tail>, **error_params)``.
     With ``inherit_env=False`` the command sees only ``ctx.env`` and ``env``, not the worker's environment
-    (which holds the platform's secrets): for commands that run user-supplied code, such as package builds.
+    (which holds the platform's secrets). With ``sandbox``, the command runs in that sandbox (its argv and env
+    replaced by these): for commands that run user-supplied code, such as an sdist's build backend.
     """
     ctx.log("$ " + " ".join(str(a) for a in argv))
     started = time.monotonic()
-    process = subprocess.Popen(
-        [str(a) for a in argv],
-        cwd=cwd,
-        env={**(os.environ if inherit_env else {}), **ctx.env, **(env or {})},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # so a cancel kills the whole tree of the command
-    )
+    process: subprocess.Popen
+    if sandbox is not None:
+        spec = dataclasses.replace(sandbox, argv=[str(a) for a in argv], env={**sandbox.env, **ctx.env, **(env or {})})
+        process = sandboxes.popen(spec, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    else:
+        process = subprocess.Popen(
+            [str(a) for a in argv],
+            cwd=cwd,
+            env={**(os.environ if inherit_env else {}), **ctx.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # so a cancel kills the whole tree of the command
+        )
     lines: list[str] = []
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
@@ -150,8 +160,11 @@ def run_command(
 
 
 def _kill(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+    if isinstance(process, sandboxes.SandboxProcess):
+        process.kill_all()
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     process.wait()
 
 
@@ -173,11 +186,14 @@ _COMPILE_ALL = (
 )
 
 
-def compile_bytecode(ctx: BuildContext, python: Path, *, cwd: Path, env: dict[str, str]) -> None:
+def compile_bytecode(
+    ctx: BuildContext, python: Path, *, cwd: Path, env: dict[str, str], sandbox: SandboxSpec | None = None
+) -> None:
     """Write the ``.pyc`` of every installed module now. Jobs bind the runtime read-only, so Python cannot cache
     what it compiles there and every job would compile all its imports again: ``import lithops`` costs about a
     second more, dask + pandas + pyarrow + matplotlib 14 s instead of 6 s. Compiling runs no package code."""
     if not settings.PYRUN_RUNTIME_COMPILE_BYTECODE:
         return
     ctx.log("Compiling bytecode, so jobs start without compiling their imports")
-    run_command([python, "-I", "-c", _COMPILE_ALL], ctx, cwd=cwd, env=env, inherit_env=False)
+    # Sandboxed all the same: the interpreter runs the installed packages' .pth files at start-up.
+    run_command([python, "-I", "-c", _COMPILE_ALL], ctx, cwd=cwd, env=env, inherit_env=False, sandbox=sandbox)

@@ -15,7 +15,6 @@ import json
 import queue
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Coroutine
@@ -30,9 +29,11 @@ from rattler.package import BuildString
 from rattler.prefix import PrefixPaths
 
 from pyrun_web.errors import PyrunError
+from pyrun_web.sandbox import SandboxSpec
 from runtimes.builders.base import BuildContext, BuildResult, compile_bytecode, directory_size, run_command
-from runtimes.builders.uv import build_env, uv_cache_dir
-from runtimes.interpreters import find_interpreter, uv_binary
+from runtimes.builders.isolation import build_sandbox, sandboxed_output
+from runtimes.builders.uv import build_env, host_base_prefix, installed_packages
+from runtimes.interpreters import available_interpreters, find_interpreter, uv_binary
 
 T = TypeVar("T")
 
@@ -73,8 +74,9 @@ def conda_python_spec(pin: str) -> str:
     return f"python {pin}"
 
 
-def interpreter_info(python: Path) -> dict[str, str]:
-    done = subprocess.run([str(python), "-I", "-c", _INFO_SCRIPT], capture_output=True, text=True, timeout=60)
+def interpreter_info(python: Path, box: SandboxSpec) -> dict[str, str]:
+    # In the build sandbox: the interpreter's start-up runs the installed packages' .pth files.
+    done = sandboxed_output(box, [str(python), "-I", "-c", _INFO_SCRIPT], timeout=60)
     if done.returncode != 0:
         raise PyrunError("runtime:user:conda-install-failed", detail=f"{python} does not run: {done.stderr.strip()}")
     return json.loads(done.stdout)
@@ -119,22 +121,24 @@ class CondaBuilder:
         if ctx.prefix.exists():
             shutil.rmtree(ctx.prefix)  # a prefix left by an earlier, failed attempt
         ctx.prefix.parent.mkdir(parents=True, exist_ok=True)
-        uv_cache_dir().mkdir(parents=True, exist_ok=True)
-        # uv runs as in the uv builder: clean environment, private HOME/TMPDIR, the data dir's cache.
+        # uv runs as in the uv builder: in the build sandbox, with the org's own cache.
         scratch = Path(tempfile.mkdtemp(prefix="pyrun-conda-"))
         try:
-            return self._build(ctx, build_env(scratch))
+            return self._build(ctx, scratch, build_env(ctx.org_id))
         except BaseException:
             shutil.rmtree(ctx.prefix, ignore_errors=True)
             raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def _build(self, ctx: BuildContext, uv_env: dict[str, str]) -> BuildResult:
+    def _build(self, ctx: BuildContext, scratch: Path, uv_env: dict[str, str]) -> BuildResult:
         spec = ctx.spec
         channels = {name: resolve_channel(name) for name in (spec.channels or DEFAULT_CHANNELS)}
         platforms = [Subdir.current(), Subdir("noarch")]
-        cache = Path(settings.RUNTIMES_ROOT) / ".cache" / "rattler"  # beside the prefixes: rattler hardlinks
+        # Beside the prefixes (rattler hardlinks from its package cache into them), one package cache per org:
+        # a build writing into a linked file can only spoil its own org's later builds. Repodata is only read.
+        cache = Path(settings.RUNTIMES_ROOT) / ".cache" / "rattler"
+        packages_cache = cache / "pkgs" / f"org-{int(ctx.org_id)}"
         gateway = Gateway(cache_dir=cache / "repodata")
         lines: queue.SimpleQueue[str] = queue.SimpleQueue()
         ctx.log("Channels: " + ", ".join(channels.values()))
@@ -149,17 +153,16 @@ class CondaBuilder:
             specs.append(MatchSpec(python_spec))
             pinned: list[RepoDataRecord] = []
         else:
-            interpreter = find_interpreter(spec.python).path
-            ctx.log(f"Python: host interpreter {interpreter} (the channels carry no {python_spec})")
+            found = find_interpreter(spec.python)
+            interpreter = found.path
+            ctx.log(f"Python: host interpreter {found.version_text} (the channels carry no {python_spec})")
+            box = self._sandbox(ctx, scratch, uv_env, [host_base_prefix(interpreter)])
             venv = run_command(
-                [uv_binary(), "venv", ctx.prefix, "--python", interpreter, "--no-python-downloads"],
-                ctx,
-                env=uv_env,
-                inherit_env=False,
+                [uv_binary(), "venv", ctx.prefix, "--python", interpreter, "--no-python-downloads"], ctx, sandbox=box
             )
             if venv.exit_code != 0:
                 raise PyrunError("runtime:user:conda-install-failed", detail=f"uv venv failed:\n{venv.output[-2000:]}")
-            info = interpreter_info(ctx.prefix / "bin" / "python")
+            info = interpreter_info(ctx.prefix / "bin" / "python", box)
             base_prefix = info["base_prefix"]
             pinned = [host_python_record(info)]
 
@@ -177,7 +180,7 @@ class CondaBuilder:
             meta.mkdir(parents=True, exist_ok=True)
             PrefixRecord(pinned[0], PrefixPaths()).write_to_path(meta / f"{pinned[0].file_name[:-6]}.json", True)
         started = time.monotonic()
-        _run(ctx, lines, _install(records, ctx.prefix, cache / "pkgs", bool(pinned), _Reporter(lines)))
+        _run(ctx, lines, _install(records, ctx.prefix, packages_cache, bool(pinned), _Reporter(lines)))
         ctx.log(f"Installed {len(conda_records)} conda package(s) in {time.monotonic() - started:.1f}s")
 
         python = ctx.prefix / "bin" / "python"
@@ -193,10 +196,11 @@ class CondaBuilder:
             }
             for r in conda_records
         ]
+        box = self._sandbox(ctx, scratch, uv_env, [Path(base_prefix)] if base_prefix else _host_installs_of(python))
         if spec.pip_packages:
-            packages += self._pip_install(ctx, python, uv_env)
-        compile_bytecode(ctx, python, cwd=ctx.prefix, env=uv_env)
-        info = interpreter_info(python)
+            packages += self._pip_install(ctx, python, box)
+        compile_bytecode(ctx, python, cwd=ctx.prefix, env=uv_env, sandbox=box)
+        info = interpreter_info(python, box)
         extra = {"channels": list(channels.values())}
         if base_prefix:
             extra["base_prefix"] = base_prefix
@@ -208,34 +212,31 @@ class CondaBuilder:
             extra=extra,
         )
 
-    def _pip_install(self, ctx: BuildContext, python: Path, uv_env: dict[str, str]) -> list[dict]:
+    def _sandbox(self, ctx: BuildContext, scratch: Path, uv_env: dict[str, str], bases: list[Path]) -> SandboxSpec:
+        return build_sandbox(
+            scratch, interpreter_prefixes=bases, writable=[ctx.prefix, Path(uv_env["UV_CACHE_DIR"])], env=uv_env
+        )
+
+    def _pip_install(self, ctx: BuildContext, python: Path, box: SandboxSpec) -> list[dict]:
         run_command(
             [uv_binary(), "pip", "install", "--python", python, *ctx.spec.pip_packages],
             ctx,
-            env=uv_env,
-            inherit_env=False,
             check_error="runtime:user:pip-failed",
+            sandbox=box,
         )
         # conda's own python packages carry dist-info too; only what uv installed counts as pypi
-        listing = subprocess.run(
-            [
-                str(python),
-                "-I",  # isolated: neither the worker's cwd nor its PYTHONPATH may add distributions
-                "-c",
-                "import importlib.metadata as m, json; print(json.dumps([[d.metadata['Name'], d.version, "
-                "(d.read_text('INSTALLER') or '').strip()] for d in m.distributions()]))",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if listing.returncode != 0:
-            return []
-        return [
-            {"name": name, "version": version, "source": "pypi"}
-            for name, version, installer in json.loads(listing.stdout)
-            if installer != "conda"
-        ]
+        return installed_packages(ctx.prefix, skip_installer="conda")
+
+
+def _host_installs_of(python: Path) -> list[Path]:
+    """The host interpreter install a channel's ``bin/python`` links to, if it is one the platform knows (a
+    channel package that only points at a host interpreter, as the tests' stand-in does); a link anywhere
+    else binds nothing and the interpreter simply does not start in the sandbox."""
+    target = python.resolve()
+    for known in available_interpreters():
+        if Path(known.path).resolve() == target:
+            return [Path(host_base_prefix(known.path))]
+    return []
 
 
 def _match_spec(text: str) -> MatchSpec:

@@ -239,21 +239,22 @@ def test_binds_that_would_expose_the_data_dir_are_refused(workdir):
         sandbox.build_argv(SandboxSpec(argv=["true"], workdir=Path(settings.DATA_DIR)))
 
 
-def test_without_bwrap_production_refuses(workdir, monkeypatch, settings):
+def test_without_bwrap_refuses_by_default(workdir, monkeypatch, settings):
     monkeypatch.setattr(sandbox, "bwrap_executable", lambda: None)
-    settings.PRODUCTION = True
+    settings.PRODUCTION = False
+    settings.PYRUN_UNSAFE_SINGLE_USER = False
     with pytest.raises(PyrunError) as error:
         sandbox.popen(SandboxSpec(argv=["true"], workdir=workdir))
     assert error.value.id == "sandbox:platform:bwrap-missing"
 
 
-def test_without_bwrap_development_falls_back_with_a_warning(workdir, monkeypatch, settings, caplog):
+def test_without_bwrap_the_single_user_opt_out_falls_back_with_a_warning(workdir, monkeypatch, settings, caplog):
     monkeypatch.setattr(sandbox, "bwrap_executable", lambda: None)
     sandbox._warn_once.cache_clear()
-    settings.PRODUCTION = False
+    settings.PYRUN_UNSAFE_SINGLE_USER = True
     for name, value in PLATFORM_SECRETS.items():
         monkeypatch.setenv(name, value)
     with caplog.at_level(logging.WARNING, logger="pyrun_web.sandbox"):
         result = python(workdir, "import os; print(' '.join(sorted(os.environ)))")
-    assert "WITHOUT a sandbox" in caplog.text
+    assert "PYRUN_UNSAFE_SINGLE_USER" in caplog.text
     assert result.stdout.split() == ["HOME", "LANG", "PATH", "TMPDIR"]

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenancy', '0002_organization_max_build_minutes_per_month'),
+        ("tenancy", "0002_organization_max_build_minutes_per_month"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='job_disk_bytes',
-            field=models.PositiveBigIntegerField(blank=True, help_text='Disk one job may fill: its copy of the workspace, /tmp and $HOME.', null=True),
+            model_name="organization",
+            name="job_disk_bytes",
+            field=models.PositiveBigIntegerField(
+                blank=True, help_text="Disk one job may fill: its copy of the workspace, /tmp and $HOME.", null=True
+            ),
         ),
     ]

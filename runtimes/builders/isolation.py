@@ -1,0 +1,79 @@
+"""Where a build's tenant-controlled steps run: the job sandbox, with only the build's own folders writable.
+
+Installing an sdist runs its ``setup.py`` (or any build backend), and every later start of the built
+interpreter runs the installed packages' ``.pth`` files: all of it is the tenant's code. So uv (venv,
+install) and the bytecode compilation run inside :mod:`pyrun_web.sandbox` with:
+
+- read-write: the runtime's prefix, the org's own uv cache, a scratch folder (its ``/workspace``, also
+  ``TMPDIR``, so a large sdist build is not squeezed into the 1 GiB ``/tmp``);
+- read-only: the base interpreter and the uv binary; nothing else of the data dir;
+- the sandbox's filtered network (PyPI and the internet, never the platform) and its limits.
+
+Caches are per org: a build can only poison what its own org installs later.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from django.conf import settings
+
+from pyrun_web import sandbox
+from pyrun_web.sandbox import WORKDIR, ResourceLimits, SandboxSpec
+from runtimes.interpreters import uv_binary
+
+SCRATCH_TMP = f"{WORKDIR}/.tmp"
+
+
+def org_cache_dir(kind: str, org_id: int) -> Path:
+    """The org's own cache of ``kind`` (``uv``, ``rattler``) in the data dir."""
+    path = Path(settings.DATA_DIR) / "cache" / kind / f"org-{int(org_id)}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_limits() -> ResourceLimits:
+    """A build gets the default job limits (a compiler needs processes and memory as a job does)."""
+    defaults = settings.PYRUN_LIMITS
+    return ResourceLimits(memory_bytes=defaults["job_memory_bytes"], max_processes=defaults["job_max_processes"])
+
+
+def build_sandbox(
+    scratch: Path, *, interpreter_prefixes: Sequence[Path], writable: Sequence[Path], env: dict[str, str]
+) -> SandboxSpec:
+    """The sandbox template for a build's commands (``run_command`` fills in argv)."""
+    (scratch / ".tmp").mkdir(parents=True, exist_ok=True)
+    for path in writable:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    return SandboxSpec(
+        argv=(),
+        workdir=scratch,
+        runtime_prefixes=tuple(Path(p) for p in interpreter_prefixes),
+        ro_binds=(Path(uv_binary()),),
+        rw_binds=tuple(Path(p) for p in writable),
+        env={**env, "TMPDIR": SCRATCH_TMP, "UV_CACHE_DIR": str(env["UV_CACHE_DIR"])},
+        limits=build_limits(),
+    )
+
+
+def sandboxed_output(box: SandboxSpec, argv: Sequence[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``argv`` in ``box`` and collect its output (for short probes of a built interpreter)."""
+    process = sandbox.popen(
+        replace(box, argv=[str(a) for a in argv]),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill_all()
+        out, err = process.communicate()
+    finally:
+        process.kill_all()
+        process.wait()
+    return subprocess.CompletedProcess(list(argv), process.returncode, out, err)
