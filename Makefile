@@ -36,7 +36,9 @@ frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SO
 frontend-test: frontend/node_modules/.package-lock.json
 	cd frontend && npx vitest run
 
+# The sandbox's system packages first: without them the platform refuses to run user code (docs/security.md).
 up: install frontend
+	@scripts/install-system-deps.sh --runtime-only
 	$(VENV)/bin/pyrun-web up
 
 # Test processes (pytest-xdist; tests/parallel.py keeps their Redis databases and data dirs apart). Most tests

@@ -1,4 +1,5 @@
-"""Reachability of what the platform depends on: database, Redis, Celery workers and beat."""
+"""Reachability of what the platform depends on: database, Redis, Celery workers and beat; and the sandbox's
+walls on this host (bwrap, the network tools, the cgroups), without which no user code runs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 
 from django.db import connection
 
+from pyrun_web import sandbox
 from pyrun_web.celery import BEAT_KEY, app
 from pyrun_web.redis import redis_client
 
@@ -59,8 +61,9 @@ def _beat() -> dict:
 
 
 def platform_health() -> tuple[str, dict]:
-    """Return ``(status, checks)``: ``down`` when DB or Redis fail, ``degraded`` when workers or beat do."""
-    checks = {"database": _timed(_database), "redis": _timed(_redis)}
+    """Return ``(status, checks)``: ``down`` when DB or Redis fail, ``degraded`` when workers, beat or the
+    sandbox do (jobs and terminals are refused without the sandbox)."""
+    checks = {"database": _timed(_database), "redis": _timed(_redis), "sandbox": _timed(sandbox.status)}
     if checks["redis"]["ok"]:
         checks["workers"] = _timed(_workers)
         checks["beat"] = _timed(_beat)
@@ -68,6 +71,6 @@ def platform_health() -> tuple[str, dict]:
         checks["workers"] = checks["beat"] = {"ok": False, "error": "redis unreachable"}
     if not (checks["database"]["ok"] and checks["redis"]["ok"]):
         return "down", checks
-    if not (checks["workers"]["ok"] and checks["beat"]["ok"]):
+    if not (checks["workers"]["ok"] and checks["beat"]["ok"] and checks["sandbox"]["ok"]):
         return "degraded", checks
     return "ok", checks

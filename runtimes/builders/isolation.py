@@ -14,6 +14,7 @@ Caches are per org: a build can only poison what its own org installs later.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
@@ -35,6 +36,16 @@ def org_cache_dir(kind: str, org_id: int) -> Path:
     return path
 
 
+def local_find_links(env: dict[str, str]) -> list[Path]:
+    """The operator's local wheel folders (``UV_FIND_LINKS``), bound read-only so uv sees them inside."""
+    found = []
+    for item in re.split(r"[\s,]+", env.get("UV_FIND_LINKS", "")):
+        path = Path(item.removeprefix("file://"))
+        if path.is_absolute() and path.is_dir():
+            found.append(path)
+    return found
+
+
 def build_limits() -> ResourceLimits:
     """A build gets the default job limits (a compiler needs processes and memory as a job does)."""
     defaults = settings.PYRUN_LIMITS
@@ -52,7 +63,7 @@ def build_sandbox(
         argv=(),
         workdir=scratch,
         runtime_prefixes=tuple(Path(p) for p in interpreter_prefixes),
-        ro_binds=(Path(uv_binary()),),
+        ro_binds=(Path(uv_binary()), *local_find_links(env)),
         rw_binds=tuple(Path(p) for p in writable),
         env={**env, "TMPDIR": SCRATCH_TMP, "UV_CACHE_DIR": str(env["UV_CACHE_DIR"])},
         limits=build_limits(),
