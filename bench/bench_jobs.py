@@ -245,8 +245,47 @@ def run(env: BenchEnv) -> list[Result]:
         values = " ".join(f"{r[key] * 1000:7.0f}" for r in platform)
         print(f"     {label:<54} {med(platform, key) * 1000:7.0f}   (runs: {values})", flush=True)
     print(f"     {'direct: script body':<54} {med(direct, 'script') * 1000:7.0f}", flush=True)
+    namespace = _network_namespace_cost()
     return [
         Result(f"Lithops map {TASKS} x {TASK_SECONDS * 1000:.0f} ms via the platform", platform_total, direct_total,
                "direct subprocess"),
         Result("create_run -> script's first line", overhead, startup, "python -c pass"),
+        namespace,
     ]  # fmt: skip
+
+
+NAMESPACE_ROUNDS = 15
+
+
+def _network_namespace_cost() -> Result:
+    """The sandbox's filtered network (slirp4netns + in-namespace nftables) against a loopback-only namespace:
+    ``/bin/true`` in the sandbox, alternating the two modes, so a busy moment hits both alike."""
+    from django.test import override_settings
+
+    from pyrun_web import sandbox
+    from pyrun_web.sandbox import SandboxSpec
+
+    workdir = Path(tempfile.mkdtemp(prefix="pyrun-bench-ns-"))
+    times: dict[str, list[float]] = {"filtered": [], "none": []}
+    setup: list[float] = []
+    try:
+        for _ in range(NAMESPACE_ROUNDS):
+            for mode in ("filtered", "none"):
+                with override_settings(PYRUN_SANDBOX_NETWORK=mode):
+                    started = time.perf_counter()
+                    process = sandbox.popen(SandboxSpec(argv=["/bin/true"], workdir=workdir))
+                    process.wait()
+                    times[mode].append(time.perf_counter() - started)
+                    if mode == "filtered":
+                        setup.append(process.network_setup_seconds)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    filtered, none = statistics.median(times["filtered"]), statistics.median(times["none"])
+    print(
+        f"   network namespace: sandbox start {filtered * 1000:.0f} ms filtered vs {none * 1000:.0f} ms loopback-only "
+        f"(median of {NAMESPACE_ROUNDS}, range {min(times['filtered']) * 1000:.0f}-{max(times['filtered']) * 1000:.0f}"
+        f" ms); slirp4netns + nftables setup {statistics.median(setup) * 1000:.0f} ms "
+        f"(range {min(setup) * 1000:.0f}-{max(setup) * 1000:.0f} ms); load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    return Result("sandbox start, filtered network", filtered, none, "loopback-only namespace")

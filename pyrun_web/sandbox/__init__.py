@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,6 +383,7 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
         if mode == network.FILTERED:
             info_r, info_w = os.pipe()
             block_r, block_w = os.pipe()
+            block_r_number = block_r
             fds.passed += [info_w, block_r]
             argv[1:1] = ["--info-fd", str(info_w), "--block-fd", str(block_r)]
         process = SandboxProcess(
@@ -404,7 +406,9 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
     process.cgroup = cgroup
     if info_r is not None and block_w is not None:
         try:
-            attached = network.attach(_child_pid(info_r, process), spec.network)
+            child = _child_pid(info_r, process)
+            _wait_until_blocked(child, block_r_number, process)
+            attached = network.attach(child, spec.network)
         except BaseException:
             os.close(block_w)  # the sandbox is killed before it ever runs the command
             process.kill_all()
@@ -430,6 +434,25 @@ def _child_pid(info_fd: int, process: subprocess.Popen) -> int:
             raise PyrunError("sandbox:platform:network-failed", detail="bwrap did not report its child")
         data += chunk
     return int(json.loads(data[: data.index(b"}") + 1])["child-pid"])
+
+
+def _wait_until_blocked(child: int, block_fd: int, process: subprocess.Popen) -> None:
+    """Wait until bwrap's child has finished its own setup (its loopback among it) and sits in ``read`` on the
+    block descriptor: configuring the namespace's network while bwrap still configures ``lo`` makes one of
+    them fail now and then."""
+    deadline = time.monotonic() + INFO_TIMEOUT_S
+    wanted = hex(block_fd)
+    while time.monotonic() < deadline:
+        try:
+            fields = Path(f"/proc/{child}/syscall").read_text().split()
+            wchan = Path(f"/proc/{child}/wchan").read_text()
+        except OSError:
+            break  # gone: its setup failed
+        if len(fields) > 1 and fields[1] == wanted and "pipe_read" in wchan:
+            return
+        time.sleep(0.0002)
+    process.kill_all()
+    raise PyrunError("sandbox:platform:network-failed", detail="bwrap's sandbox did not finish its own setup")
 
 
 def _cgroup_for(limits: ResourceLimits) -> cgroups.SandboxCgroup | None:
