@@ -19,9 +19,11 @@ from rest_framework.response import Response
 
 from pyrun_web.api.viewsets import TenantViewSetMixin
 from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy.models import Organization
 from workspaces.models import Workspace
 from workspaces.serializers import EntrySerializer, MoveSerializer, TreeSerializer, UploadSerializer
 from workspaces.storage import Entry, etag_matches, read_chunks
+from workspaces.uploads import LimitedUploadHandler, UploadLimits
 
 OPS = ("mkdir",)
 # User files are served from the platform's own origin: a sandboxed, script-free document cannot reach the
@@ -102,6 +104,20 @@ class WorkspaceFilesViewSet(TenantViewSetMixin, viewsets.GenericViewSet):
     queryset = Workspace.objects.select_related("org")
     serializer_class = EntrySerializer
     content_negotiation_class = ErrorsAsJson
+
+    def initial(self, request, *args, **kwargs) -> None:
+        # Installed before authentication: a browser session's CSRF check reads the form, so parses the upload.
+        if self.action == "upload":
+            request._request.upload_handlers = [LimitedUploadHandler(request._request, self._upload_limits)]
+        super().initial(request, *args, **kwargs)
+
+    def _upload_limits(self) -> UploadLimits:
+        """The limits of the org the upload acts in. While a session's CSRF check parses the form, DRF has no user
+        yet: the session's user (whom the check is for) stands in, with the largest limits among its orgs; the
+        store applies the org's own limits to what gets through."""
+        if "_user" in vars(self.request):
+            return UploadLimits.of(self.org.limits)
+        return UploadLimits.widest(org.limits for org in Organization.objects.for_user(self.request._request.user))
 
     @extend_schema(operation_id="workspaces_files_tree", parameters=[FOLDER], responses=TreeSerializer)
     def tree(self, request, pk=None):
