@@ -101,6 +101,9 @@ class Job(TenantModel):
     # No more chunks will be written: the worker flushed its last one (or never had one to write). A terminal
     # state alone is not enough: a cancelled job's worker still writes the output it read before the kill.
     log_complete = models.BooleanField(default=False)
+    # Task events the job's agent reported that were not kept: past PYRUN_MAX_TASK_EVENTS_PER_JOB, or arriving
+    # faster than they could be written (monitoring.ingest adds to it).
+    task_events_dropped = models.PositiveBigIntegerField(default=0)
 
     objects = JobQuerySet.as_manager()
 

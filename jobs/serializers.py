@@ -17,13 +17,18 @@ class JobSerializer(serializers.ModelSerializer):
     created_by = serializers.EmailField(source="created_by.email", read_only=True, default=None)
     runtime = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The runtime the job ran on.")
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True, help_text="From claim to end (or now).")
+    task_events_dropped = serializers.IntegerField(
+        read_only=True,
+        help_text="Task events the job reported that were not kept (over the platform's limit per job, or sent "
+        "faster than they could be written): the task list and timeline miss them.",
+    )
 
     class Meta:
         model = Job
         fields = ["id", "workspace", "entrypoint", "args", "env_names", "backend", "state", "exit_code", "error",
                   "runtime", "snapshot_hash", "rerun_of", "created_by", "cancel_requested", "created_at", "started_at",
                   "running_at", "finished_at", "duration_seconds", "log_lines", "log_bytes", "cpu_seconds",
-                  "peak_rss_bytes"]  # fmt: skip
+                  "peak_rss_bytes", "task_events_dropped"]  # fmt: skip
         read_only_fields = fields
 
     @extend_schema_field(JobErrorSerializer(allow_null=True))

@@ -27,10 +27,12 @@ from collections import deque
 from pathlib import Path
 
 import orjson
+from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 
+from jobs.models import Job
 from monitoring import live
 from monitoring.lanes import SlotPacker
 from monitoring.models import TaskEvent, TaskStatus
@@ -46,6 +48,12 @@ MAX_WAITING = 500_000  # a runaway emitter must not eat the worker's memory: bey
 READ_BYTES = 256 * 1024
 SOCKET_NAME = "agent.sock"
 TASK_LOST = "The task did not report its end before the job's processes ended (killed, out of memory, or stopped)."
+TASK_END_NOT_KEPT = "The task's end is unknown: the job reached its limit of {cap:,} task events before it came."
+CAP_NOTICE = (
+    "[task events: the job reached its limit of {cap:,} task events; later ones are counted (task_events_dropped), "
+    "not kept]"
+)
+RECORD_DROPPED_SECONDS = 1.0  # how often the job's count of dropped events is brought up to date while it runs
 
 
 _COLUMNS = ("job_id", "seq", "framework", "group", "key", "phase", "status", "lane", "start", "end", "error", "figures")
@@ -93,11 +101,18 @@ class EventIngest:
         self.waiting: deque[Event] = deque()
         self.first_waiting_at: float | None = None
         self.rejected = 0
-        self.dropped = 0
+        self.dropped = 0  # events that found the queue full (MAX_WAITING)
         self.written = 0
         self.packer = SlotPacker()
         last = TaskEvent.objects.filter(job_id=job_id).aggregate(last=Max("seq"))["last"]
         self.next_seq = (last or 0) + 1
+        # A runaway emitter must not fill the database either: past the cap, events are counted and dropped.
+        self.cap = settings.PYRUN_MAX_TASK_EVENTS_PER_JOB
+        self.accepted = self.next_seq - 1  # the job's events stored or queued
+        self.over_cap = 0
+        self._notices: deque[str] = deque()  # lines for the job's log, taken by the thread that writes it
+        self._recorded_dropped = 0  # what this ingest has added to Job.task_events_dropped
+        self._recorded_at = 0.0
         self._selector = selectors.DefaultSelector()
         self._server: socket.socket | None = None
         self._connections: dict[int, _Connection] = {}
@@ -190,14 +205,33 @@ class EventIngest:
         self.rejected += rejected
         if not events:
             return
+        over = self.accepted + len(events) - self.cap
+        if over > 0:
+            if not self.over_cap:
+                self._notices.append(CAP_NOTICE.format(cap=self.cap))
+            self.over_cap += min(over, len(events))
+            events = events[: max(len(events) - over, 0)]
+            self._arrived.set()  # the flusher brings the job's count up to date
+            if not events:
+                return
         room = MAX_WAITING - len(self.waiting)
         if room < len(events):
             self.dropped += len(events) - max(room, 0)
             events = events[: max(room, 0)]
+        self.accepted += len(events)
         if self.first_waiting_at is None:
             self.first_waiting_at = time.monotonic()
         self.waiting.extend(events)
         self._arrived.set()
+
+    def take_notices(self) -> list[str]:
+        """Lines for the job's log (one when the cap is reached), each returned once. For the thread that writes
+        the log, which alone numbers its chunks."""
+        lines = []
+        with contextlib.suppress(IndexError):
+            while True:
+                lines.append(self._notices.popleft())
+        return lines
 
     # --- Database side (the flusher thread, or the owner's) ----------------------------------------------
 
@@ -251,6 +285,7 @@ class EventIngest:
 
     def flush(self) -> int:
         """Write and publish every waiting event; how many were written."""
+        self._record_dropped()
         taken: list[Event] = []
         self.first_waiting_at = None
         # popleft is atomic: the reader thread may append meanwhile, those wait for the next flush.
@@ -282,12 +317,25 @@ class EventIngest:
         process (out of memory, a signal) or stopped with the job. It ends failed now, so no bar runs forever."""
         now = time.time()
         fields = ("framework", "group", "key", "phase", "lane", "start")
+        # Not capped (they go round _take): at most one per stored row, and no bar may run on forever.
+        error = TASK_END_NOT_KEPT.format(cap=self.cap) if self.over_cap else TASK_LOST
         for row in running_rows_of(self.job_id).values(*fields):
             self.waiting.append(
-                {**row, "status": TaskStatus.FAILED, "end": max(now, row["start"]), "error": TASK_LOST, "figures": {}}
+                {**row, "status": TaskStatus.FAILED, "end": max(now, row["start"]), "error": error, "figures": {}}
             )
         while self.waiting:
             self.flush()
+
+    def _record_dropped(self, *, now: bool = False) -> None:
+        """Add the events dropped since the last time to the job's count: at most once a second, or ``now``."""
+        dropped = self.over_cap + self.dropped
+        if dropped == self._recorded_dropped:
+            return
+        if not now and time.monotonic() - self._recorded_at < RECORD_DROPPED_SECONDS:
+            return
+        added = dropped - self._recorded_dropped
+        Job.objects.filter(pk=self.job_id).update(task_events_dropped=F("task_events_dropped") + added)
+        self._recorded_dropped, self._recorded_at = dropped, time.monotonic()
 
     def close(self) -> None:
         """Stop listening, take in what the (finished) processes left in their connections, write it all.
@@ -315,7 +363,11 @@ class EventIngest:
             while self.waiting:
                 self.flush()
             self._end_open_tasks()
+            self._record_dropped(now=True)
         finally:
             shutil.rmtree(self.directory, ignore_errors=True)
-        if self.rejected or self.dropped:
-            logger.info("job %s: %d agent events rejected, %d dropped", self.job_id, self.rejected, self.dropped)
+        if self.rejected or self.dropped or self.over_cap:
+            logger.info(
+                "job %s: %d agent events rejected, %d dropped (queue full), %d over the cap of %d",
+                self.job_id, self.rejected, self.dropped, self.over_cap, self.cap,
+            )  # fmt: skip

@@ -197,6 +197,9 @@ PYRUN_JOB_HEARTBEAT_TIMEOUT_SECONDS = env.int("PYRUN_JOB_HEARTBEAT_TIMEOUT_SECON
 PYRUN_JOB_RESEND_AFTER_SECONDS = env.int("PYRUN_JOB_RESEND_AFTER_SECONDS", default=60)
 # Task events and resource samples of jobs that ended this many days ago are deleted (0: kept with the job).
 PYRUN_MONITORING_RETENTION_DAYS = env.int("PYRUN_MONITORING_RETENTION_DAYS", default=0)
+# A job keeps at most this many task events (Gantt bars); later ones are counted (Job.task_events_dropped), not kept.
+# The largest benchmark stores 200,000 (bench/bench_ingest.py).
+PYRUN_MAX_TASK_EVENTS_PER_JOB = env.int("PYRUN_MAX_TASK_EVENTS_PER_JOB", default=1_000_000)
 # Local runtimes get the .pyc of every module at build time (jobs cannot write them: the runtime is read-only).
 PYRUN_RUNTIME_COMPILE_BYTECODE = env.bool("PYRUN_RUNTIME_COMPILE_BYTECODE", default=True)
 # Runtimes nobody used for this many days are deleted with their files (they rebuild on next use).
