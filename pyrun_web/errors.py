@@ -158,8 +158,9 @@ ERRORS: dict[str, ErrorDef] = {
     ),
     "runtime:user:docker-add-url-refused": ErrorDef(
         400,
-        ".pyrun/Dockerfile, line {line}: ADD cannot download {source}: the build server would fetch it outside the "
-        "build's network sandbox. Download it in a RUN step instead (curl, wget, pip).",
+        ".pyrun/Dockerfile, line {line}: ADD {source} is refused: ADD downloads URLs (and a source with a variable "
+        "may be one) from the build server itself, outside the build's network sandbox. Use COPY for the "
+        "workspace's files, and download in a RUN step (curl, wget, pip).",
     ),
     "runtime:user:image-env-refused": ErrorDef(
         400,
@@ -168,8 +169,7 @@ ERRORS: dict[str, ErrorDef] = {
     ),
     "runtime:platform:build-network-unavailable": ErrorDef(
         503,
-        "Docker builds are disabled on this server: the firewall of the build network could not be set up "
-        "({detail}).",
+        "Docker builds are disabled on this server: the firewall of the build network could not be set up ({detail}).",
     ),
     "runtime:platform:docker-push-failed": ErrorDef(502, "Pushing image {image} to its registry failed: {detail}"),
     "runtime:platform:image-export-failed": ErrorDef(

@@ -227,6 +227,12 @@ PYRUN_DOCKER_HOST = env.str("PYRUN_DOCKER_HOST", default="")
 PYRUN_DOCKER_REGISTRY = env.str("PYRUN_DOCKER_REGISTRY", default="")
 # The repository built images are tagged into (below the registry when one is set).
 PYRUN_DOCKER_REPOSITORY = env.str("PYRUN_DOCKER_REPOSITORY", default="pyrun/runtimes")
+# Registries a Dockerfile's FROM / COPY --from may name (an image without a registry host is on docker.io); the
+# registry built images are pushed to is always allowed (and its runtime repositories are checked per org).
+PYRUN_DOCKER_ALLOWED_REGISTRIES = env.list("PYRUN_DOCKER_ALLOWED_REGISTRIES", default=["docker.io"])
+# Loud opt-out for a laptop without root/nftables: Docker builds run on their bridge network WITHOUT the firewall
+# that keeps them from the host, its loopback services, the metadata endpoint and private ranges.
+PYRUN_UNSAFE_ALLOW_UNFILTERED_BUILD_NETWORK = env.bool("PYRUN_UNSAFE_ALLOW_UNFILTERED_BUILD_NETWORK", default=False)
 
 # --- The sandbox (jobs, terminals, builds; docs/security.md) ------------------------------------------------
 # filtered: own network namespace, internet only (no loopback, private, link-local/metadata, host or platform

@@ -20,4 +20,4 @@ def _remove_files(sender, instance: Runtime, **kwargs) -> None:
         # Imported here: the docker SDK is only needed once a Dockerfile runtime goes, not at every start-up.
         from runtimes.builders.docker import remove_local_images
 
-        transaction.on_commit(lambda: remove_local_images(runtime_id))
+        transaction.on_commit(lambda: remove_local_images(runtime_id, org_id))

@@ -2,8 +2,12 @@
 the image's Python, make it a Lambda function image when the target is ``image`` (``lambda_image``), push it to
 the configured registry, and unpack its filesystem into the build directory, where jobs run (``runtimes.rootfs``).
 
-The build runs on the daemon's classic builder with the host network (BuildKit would need its own images
-pulled); ``$LITHOPS`` and the other spec build args go in as ``--build-arg``.
+The build runs on the daemon's classic builder (BuildKit would need its own images pulled); ``$LITHOPS`` and the
+other spec build args go in as ``--build-arg``. A Dockerfile is tenant code, so before the daemon sees it the
+images it names are checked (``dockerfile_policy``: no other org's runtime, only allowed registries, no ADD
+downloads), its steps run on a fenced bridge network (``build_network``), never the host's, and the built image
+may not set loader/libc variables (``LD_PRELOAD``...). Each org's images go to a repository of its own
+(``<repository>-org<id>``), so the check can tell a tenant's own runtimes from everyone else's.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import requests.exceptions
 from django.conf import settings
 
 from pyrun_web.errors import PyrunError
-from runtimes.builders import lambda_image
+from pyrun_web.sandbox.env_policy import first_refused
+from runtimes.builders import build_network, dockerfile_policy, lambda_image
 from runtimes.builders.base import BuildContext, BuildResult
 from runtimes.publishers.registry import push_image
 from runtimes.rootfs import export_rootfs
@@ -60,9 +65,10 @@ def docker_client() -> docker.DockerClient:
     return client
 
 
-def image_repository() -> str:
-    """Where built images are tagged: ``<registry>/<repository>``, or the bare repository without a registry."""
-    repository = settings.PYRUN_DOCKER_REPOSITORY.strip("/").lower()
+def image_repository(org_id: int) -> str:
+    """Where an org's images are tagged: ``<registry>/<repository>-org<id>``, without the registry when none is
+    set. One repository per org: ``FROM`` checks (``dockerfile_policy``) allow only the tenant's own."""
+    repository = f"{settings.PYRUN_DOCKER_REPOSITORY.strip('/').lower()}-org{int(org_id)}"
     registry = settings.PYRUN_DOCKER_REGISTRY.strip("/")
     return f"{registry}/{repository}" if registry else repository
 
@@ -78,15 +84,20 @@ class DockerBuilder:
     def build(self, ctx: BuildContext) -> BuildResult:
         client = docker_client()
         try:
-            repository, tag = image_repository(), image_tag(ctx)
+            repository, tag = image_repository(ctx.org_id), image_tag(ctx)
             image = f"{repository}:{tag}"
             dockerfile = ctx.context_dir / "Dockerfile"
             if not dockerfile.exists():
                 dockerfile.write_text(ctx.spec.dockerfile)
             build_args = dict(ctx.spec.build_args)
+            # The file the daemon will read (the context copy holds no symlinks), checked before it does.
+            policy = dockerfile_policy.ImagePolicy.for_org(ctx.org_id)
+            bases = dockerfile_policy.check_dockerfile(dockerfile.read_text(errors="replace"), build_args, policy)
+            _check_base_images(client, ctx, bases, policy)
             args = " ".join(f"--build-arg {key}" for key in build_args)
-            ctx.log(f"$ docker build --network host {args} -t {image} .pyrun/".replace("  ", " "))
+            ctx.log(f"$ docker build --network {build_network.NETWORK} {args} -t {image} .pyrun/".replace("  ", " "))
             image_id = BuildStream(client, ctx, image, build_args).run()
+            _check_image_env(client, image)
             probe = _probe(client, image)
             ctx.log(f"image {image} ({image_id[:19]}): Python {probe['python']} at {probe['executable']}")
             if ctx.target == "image":
@@ -120,16 +131,19 @@ class DockerBuilder:
         )
 
 
-def remove_local_images(runtime_id: int) -> None:
+def remove_local_images(runtime_id: int, org_id: int) -> None:
     """Untag a deleted runtime's images on the build daemon (best effort: the layers shared with other images
     stay, and an unreachable daemon only leaves them for ``docker image prune``)."""
-    image = f"{image_repository()}:rt{runtime_id}"
+    image = f"{image_repository(org_id)}:rt{runtime_id}"
+    # Tagged before images had a repository per org.
+    registry = settings.PYRUN_DOCKER_REGISTRY.strip("/")
+    legacy = f"{registry + '/' if registry else ''}{settings.PYRUN_DOCKER_REPOSITORY.strip('/').lower()}:rt{runtime_id}"
     try:
         client = docker_client()
     except PyrunError:
         return
     try:
-        for tag in (lambda_image.lambda_tag(image), image):
+        for tag in (lambda_image.lambda_tag(image), image, lambda_image.lambda_tag(legacy), legacy):
             with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
                 client.images.remove(tag)
     finally:
@@ -138,6 +152,61 @@ def remove_local_images(runtime_id: int) -> None:
 
 # Set by the sandbox for every job, whatever the image says.
 _SANDBOX_OWNED_ENV = frozenset({"HOME", "TMPDIR", "HOSTNAME"})
+
+
+def _check_base_images(
+    client: docker.DockerClient,
+    ctx: BuildContext,
+    bases: list[dockerfile_policy.BaseImage],
+    policy: dockerfile_policy.ImagePolicy,
+) -> None:
+    """A base image's ONBUILD triggers run in this build as if the tenant had written them (an own runtime made
+    with ``ONBUILD COPY --from=<another org's image>``, or a public image made to do so): check them too.
+    A missing base image is pulled now, as the daemon would during the build, so that there is one to read."""
+    for base in bases:
+        try:
+            attrs = client.images.get(base.image).attrs
+        except docker.errors.ImageNotFound:
+            _pull(client, ctx, base)
+            attrs = client.images.get(base.image).attrs
+        dockerfile_policy.check_triggers((attrs.get("Config") or {}).get("OnBuild") or [], base, policy)
+
+
+def _pull(client: docker.DockerClient, ctx: BuildContext, base: dockerfile_policy.BaseImage) -> None:
+    """Pull a base image, logging each layer's progress once and stopping on cancel or at the deadline."""
+    step = f"FROM {base.image} (line {base.line})"
+    ctx.log(f"$ docker pull {base.image}")
+    repository, tag = docker.utils.parse_repository_tag(base.image)
+    last_status: dict[str, str] = {}
+    try:
+        chunks = client.api.pull(
+            repository, tag=tag or "latest", stream=True, decode=True, platform=base.platform or None
+        )
+        for chunk in chunks:
+            if ctx.cancelled.is_set():
+                raise PyrunError("runtime:user:cancelled")
+            if time.monotonic() > ctx.deadline:
+                raise PyrunError("runtime:user:timeout", seconds=int(ctx.timeout_s))
+            if "error" in chunk:
+                raise PyrunError("runtime:user:docker-build-failed", step=step, detail=chunk["error"].strip())
+            layer, status = chunk.get("id", ""), chunk.get("status", "")
+            if status and last_status.get(layer) != status:
+                last_status[layer] = status
+                ctx.log(f"{layer}: {status}" if layer else status)
+    except docker.errors.APIError as exc:
+        detail = exc.explanation or str(exc)
+        raise PyrunError("runtime:user:docker-build-failed", step=step, detail=detail) from exc
+
+
+def _check_image_env(client: docker.DockerClient, image: str) -> None:
+    """Refuse an image whose ``ENV`` (its own or its base's) sets a loader/libc variable: jobs get the image's
+    environment inside the sandbox, and ``LD_PRELOAD`` there would load a library into every program."""
+    pairs = client.images.get(image).attrs.get("Config", {}).get("Env") or []
+    refused = first_refused(pair.partition("=")[0] for pair in pairs)
+    if refused:
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(image)  # not a runtime: no tag of it may stay for a later FROM
+        raise PyrunError("runtime:user:image-env-refused", name=refused)
 
 
 def image_env(client: docker.DockerClient, image: str) -> dict[str, str]:
@@ -160,6 +229,8 @@ class BuildStream:
         context_dir: Path | None = None,
     ):
         self.client, self.ctx, self.image, self.build_args = client, ctx, image, build_args
+        # Every build of tenant instructions (the Lambda image's too) runs on the fenced build network.
+        self.network = build_network.ensure(client)
         self.context_dir = context_dir or ctx.context_dir
         self.responses: list[requests.Response] = []
         self.step = "(before the first step)"
@@ -197,7 +268,7 @@ class BuildStream:
                 path=str(self.context_dir),
                 tag=self.image,
                 buildargs=self.build_args,
-                network_mode="host",
+                network_mode=self.network,
                 rm=True,
                 forcerm=True,  # no intermediate containers left behind by a failed step
                 pull=False,

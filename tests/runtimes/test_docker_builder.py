@@ -23,6 +23,7 @@ from runtimes.spec import RuntimeSpec
 BASE_IMAGE = "pyrun/base:bookworm"
 REGISTRY = "127.0.0.1:5000"
 REPOSITORY = "pyrun-test/runtimes"
+ORG_REPOSITORY = f"{REPOSITORY}-org0"  # where the builder tags the images of a context without an org
 LITHOPS_PIN = "lithops==3.8.0 psutil"
 _ids = itertools.count(int(time.time()) % 100000 * 100 + os.getpid() % 100)
 
@@ -85,7 +86,7 @@ def build_context(tmp_path: Path, dockerfile: str, lines: list[str] | None = Non
 def build(ctx: BuildContext, dk: Docker) -> BuildResult:
     from runtimes.builders.docker import DockerBuilder
 
-    dk.created += [f"{REPOSITORY}:rt{ctx.runtime_id}", f"{REGISTRY}/{REPOSITORY}:rt{ctx.runtime_id}"]
+    dk.created += [f"{ORG_REPOSITORY}:rt{ctx.runtime_id}", f"{REGISTRY}/{ORG_REPOSITORY}:rt{ctx.runtime_id}"]
     return DockerBuilder().build(ctx)
 
 
@@ -105,7 +106,7 @@ def test_dockerfile_builds_and_records_image_python_and_log(tmp_path, dk):
 
     result = build(ctx, dk)
 
-    tag = f"{REPOSITORY}:rt{ctx.runtime_id}"
+    tag = f"{ORG_REPOSITORY}:rt{ctx.runtime_id}"
     assert result.image_uri == tag  # no registry configured: no push, no digest
     image = dk.client.images.get(tag)
     assert result.size_bytes == image.attrs["Size"] > 0
@@ -114,7 +115,7 @@ def test_dockerfile_builds_and_records_image_python_and_log(tmp_path, dk):
     assert {"name": "lithops", "version": "3.8.0", "source": "image"} in result.packages
     assert result.extra["image_id"] == image.id
     # The daemon's log arrives line by line, steps included.
-    assert any(line.startswith("$ docker build --network host --build-arg LITHOPS") for line in lines)
+    assert any(line.startswith("$ docker build --network pyrun-build --build-arg LITHOPS") for line in lines)
     assert f"Step 1/5 : FROM {BASE_IMAGE}" in lines
     assert any(line.startswith('Step 4/5 : RUN echo "$LITHOPS"') for line in lines)
     assert f"Successfully tagged {tag}" in lines
@@ -155,7 +156,7 @@ def test_failing_step_is_a_user_error_naming_the_step(tmp_path, dk):
     assert "before-the-failure" in lines
     assert lines[-1].startswith("ERROR: ") and "non-zero code: 3" in lines[-1]
     with pytest.raises(docker.errors.ImageNotFound):
-        dk.client.images.get(f"{REPOSITORY}:rt{ctx.runtime_id}")
+        dk.client.images.get(f"{ORG_REPOSITORY}:rt{ctx.runtime_id}")
 
 
 @pytest.mark.slow
@@ -169,13 +170,13 @@ def test_push_to_the_registry_records_its_uri_and_digest(tmp_path, dk, settings)
 
     tag = f"rt{ctx.runtime_id}"
     digest = result.extra["digest"]
-    assert result.image_uri == f"{REGISTRY}/{REPOSITORY}:{tag}@{digest}"
+    assert result.image_uri == f"{REGISTRY}/{ORG_REPOSITORY}:{tag}@{digest}"
     assert digest.startswith("sha256:")
-    assert f"$ docker push {REGISTRY}/{REPOSITORY}:{tag}" in lines
+    assert f"$ docker push {REGISTRY}/{ORG_REPOSITORY}:{tag}" in lines
     # Every layer is accounted for (the base image's may already be there from an earlier push).
     assert any(re.fullmatch(r"[0-9a-f]{12}: (Pushed|Layer already exists|Mounted from .+)", line) for line in lines)
     response = httpx.get(
-        f"http://{REGISTRY}/v2/{REPOSITORY}/manifests/{tag}",
+        f"http://{REGISTRY}/v2/{ORG_REPOSITORY}/manifests/{tag}",
         headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
         timeout=10,
     )
@@ -190,7 +191,7 @@ def test_push_to_an_unreachable_registry_is_a_platform_error(tmp_path, dk, setti
 
     settings.PYRUN_DOCKER_REGISTRY = f"127.0.0.1:{free_port()}"  # nothing listens there
     ctx = build_context(tmp_path, f"FROM {BASE_IMAGE}\n")
-    dk.created.append(f"{settings.PYRUN_DOCKER_REGISTRY}/{REPOSITORY}:rt{ctx.runtime_id}")
+    dk.created.append(f"{settings.PYRUN_DOCKER_REGISTRY}/{ORG_REPOSITORY}:rt{ctx.runtime_id}")
 
     with pytest.raises(PyrunError) as raised:
         build(ctx, dk)

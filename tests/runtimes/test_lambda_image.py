@@ -17,7 +17,7 @@ from runtimes.builders import lambda_image
 from runtimes.builders.base import BuildContext
 from runtimes.spec import LITHOPS_PACKAGES, RuntimeSpec
 from tests.runtimes.lambda_runtime_api import RuntimeApi
-from tests.runtimes.test_docker_builder import BASE_IMAGE, REPOSITORY, _ids, dk  # noqa: F401 (fixture)
+from tests.runtimes.test_docker_builder import BASE_IMAGE, ORG_REPOSITORY, _ids, dk  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def lambda_build(tmp_path: Path, dk, lines: list[str]):  # noqa: F811
         log=lines.append,
         target="image",
     )
-    dk.created += [f"{REPOSITORY}:rt{runtime_id}", f"{REPOSITORY}:rt{runtime_id}-lambda"]
+    dk.created += [f"{ORG_REPOSITORY}:rt{runtime_id}", f"{ORG_REPOSITORY}:rt{runtime_id}-lambda"]
     return DockerBuilder().build(ctx)
 
 
