@@ -39,6 +39,8 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+# Build containers' network is fenced with nftables (runtimes/builders/build_network.py).
+PATH="$PATH:/usr/sbin:/sbin" command -v nft >/dev/null || need+=(nftables)
 if [ ${#need[@]} -gt 0 ]; then
   if ! can_admin; then
     warn "missing system packages: ${need[*]} (needs root + apt); Docker tests will skip"

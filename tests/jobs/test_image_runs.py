@@ -49,9 +49,11 @@ def image_cleanup():
     client = docker_or_skip()
     runtimes: list[int] = []
     yield runtimes
-    for runtime_id in runtimes:
-        with contextlib.suppress(docker.errors.APIError):
-            client.images.remove(f"pyrun/runtimes:rt{runtime_id}", force=True)
+    for runtime_id in runtimes:  # in whichever org's repository (one per org)
+        for image in client.images.list(filters={"reference": f"pyrun/runtimes-org*:rt{runtime_id}*"}):
+            for tag in image.tags:
+                with contextlib.suppress(docker.errors.APIError):
+                    client.images.remove(tag, force=True)
     client.close()
 
 
@@ -80,7 +82,7 @@ class TestImageRuns(TenantTest):
         assert "host home visible: False\n" in stdout
         assert "root is read-only: OSError\n" in stdout
         assert "cubes: [0, 1, 8, 27, 64, 125]\n" in stdout
-        assert "unpacking the filesystem of pyrun/runtimes:rt" in others  # the build, as it went
+        assert f"unpacking the filesystem of pyrun/runtimes-org{self.t.org.pk}:rt" in others  # the build, as it went
         finished = TaskEvent.objects.filter(job_id=done["id"], framework="lithops", status="finished")
         assert finished.count() == 6  # the monitoring agent works inside the image too
 
