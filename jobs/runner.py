@@ -241,6 +241,8 @@ class Supervisor:
                 self.log.flush()
             if self.ingest is not None:
                 self.ingest.check()  # the events are written by the ingest's own thread
+                for line in self.ingest.take_notices():  # e.g. the cap on task events was reached
+                    self.log.system(line)
             if exited_at is None and _has_exited(self.process.pid):
                 exited_at = now
                 self.outcome.process_limit_hit = _pids_limit_hits(self.process) > 0
