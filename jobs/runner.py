@@ -668,6 +668,8 @@ def _start_and_supervise(
             process.wait()
     if ingest is not None:
         ingest.close()  # every event is written before the job's end is: a client seeing the end sees them all
+        for line in ingest.take_notices():
+            log.system(line)
     usage = supervisor.usage
     job.record(cpu_seconds=round(usage.cpu_seconds, 3), peak_rss_bytes=usage.peak_rss or None)
     _finish(job, log, outcome, limits, time.monotonic() - started, spec.workdir)

@@ -13,6 +13,7 @@ from django.conf import settings  # noqa: E402
 
 from pyrun_web.routing import websocket_urlpatterns  # noqa: E402
 from pyrun_web.ws_auth import PyrunAuthMiddlewareStack  # noqa: E402
+from workspaces.uploads import UploadBodyLimit  # noqa: E402
 
 
 class BrowserOriginValidator(OriginValidator):
@@ -41,7 +42,8 @@ logging.getLogger("uvicorn.access").addFilter(RedactTokens())
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Upload routes: an oversized body is refused while it streams, before Django spools it to disk.
+        "http": UploadBodyLimit(django_asgi_app),
         # Same host patterns as Channels' AllowedHostsOriginValidator, which passes ALLOWED_HOSTS as is.
         "websocket": BrowserOriginValidator(
             PyrunAuthMiddlewareStack(URLRouter(websocket_urlpatterns)), settings.ALLOWED_HOSTS
