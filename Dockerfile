@@ -1,9 +1,10 @@
 # The PyRun Web image: one image for web, worker and beat (see docker-compose.yml).
 FROM python:3.11-slim-bookworm
 
-# bubblewrap: the job/terminal sandbox (required when PYRUN_ENV=production).
+# The job/terminal/build sandbox (docs/security.md): bubblewrap; slirp4netns, nftables, nsenter (util-linux) and
+# iproute2 for its network namespace. Without them the platform refuses to run user code.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap ca-certificates tini \
+ && apt-get install -y --no-install-recommends bubblewrap slirp4netns nftables util-linux iproute2 ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 
 ENV UV_VERSION=0.13.9 \
