@@ -220,3 +220,30 @@ class TestPrivateAddresses:
         finally:
             listener.close()
         assert found == {address: "BLOCKED"} and listener.accepted == 0
+
+
+def test_a_terminal_shell_has_the_same_network_wall(workdir):
+    """The browser terminal is a sandbox of its own (started by the web process): no host loopback either."""
+    from pyrun_web.sandbox import ResourceLimits
+    from workspaces.terminal import ShellSession
+
+    listener = Listener("127.0.0.1")
+    (workdir / "probe.py").write_text(PROBE)
+    session = ShellSession(workdir, ResourceLimits(max_processes=64), cols=200, rows=40)
+    output = b""
+    try:
+        session.pending += f"python3 probe.py 127.0.0.1:{listener.port}; echo probe-done\n".encode()
+        session.write_pending()
+        deadline = time.monotonic() + 30
+        while b"probe-done\r\n" not in output.split(b"echo probe-done", 1)[-1] and time.monotonic() < deadline:
+            chunk = session.read()
+            if chunk:
+                output += chunk
+            else:
+                time.sleep(0.05)
+    finally:
+        session.process.kill_all()
+        session.process.wait()
+        listener.close()
+    assert probe_results(output.decode(errors="replace")) == {f"127.0.0.1:{listener.port}": "BLOCKED"}, output
+    assert listener.accepted == 0
