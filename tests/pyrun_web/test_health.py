@@ -43,3 +43,19 @@ def test_health_is_ok_with_a_real_worker_and_a_beat_tick(celery_worker):
         time.sleep(0.5)
     assert body["status"] == "ok", body
     assert body["checks"]["workers"]["count"] >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_health_shows_the_sandboxs_walls_and_degrades_without_bwrap(monkeypatch):
+    from pyrun_web import sandbox
+
+    if sandbox.bwrap_executable() is None:
+        pytest.skip("bwrap (Debian bubblewrap) not installed")
+    walls = Client().get("/api/v1/health/").json()["checks"]["sandbox"]
+    assert walls["ok"] is True and walls["bwrap"] is True and walls["seccomp"] is True
+    assert walls["network"]["mode"] == "filtered" and walls["cgroups"]["pids"] in ("v1", "v2")
+
+    monkeypatch.setattr(sandbox, "bwrap_executable", lambda: None)
+    monkeypatch.setattr(health.app.control, "ping", lambda timeout: [{"w@host": {"ok": "pong"}}])
+    body = Client().get("/api/v1/health/").json()
+    assert body["checks"]["sandbox"]["ok"] is False and body["status"] == "degraded"
