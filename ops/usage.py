@@ -64,6 +64,7 @@ LABELS = {
     "max_workspace_bytes": ("workspace storage (each)", "bytes", "largest workspace"),
     "job_memory_bytes": ("job memory", "bytes", f"highest job peak in {PEAK_WINDOW.days} days"),
     "job_max_processes": ("job processes", "count", ""),
+    "job_disk_bytes": ("job disk (working copy, /tmp, $HOME)", "bytes", ""),
     "max_build_minutes_per_month": ("build minutes per month", "minutes", "used this calendar month"),
 }
 
@@ -80,6 +81,7 @@ def org_usage(org: Organization) -> list[QuotaUsage]:
         "max_workspace_bytes": Workspace.objects.for_org(org).aggregate(m=Max("size"))["m"] or 0,
         "job_memory_bytes": jobs.filter(created_at__gte=now - PEAK_WINDOW).aggregate(m=Max("peak_rss_bytes"))["m"],
         "job_max_processes": None,
+        "job_disk_bytes": None,
         "max_build_minutes_per_month": build_seconds_this_month(org, now) / 60,
     }
     limits = org.limits

@@ -62,6 +62,7 @@ class OrganizationAdmin(admin.ModelAdmin):
                     "max_workspace_bytes",
                     "job_memory_bytes",
                     "job_max_processes",
+                    "job_disk_bytes",
                     "max_build_minutes_per_month",
                 ]
             },

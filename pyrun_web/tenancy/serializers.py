@@ -14,6 +14,7 @@ class LimitsSerializer(serializers.Serializer):
     max_workspace_bytes = serializers.IntegerField()
     job_memory_bytes = serializers.IntegerField()
     job_max_processes = serializers.IntegerField()
+    job_disk_bytes = serializers.IntegerField()
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
