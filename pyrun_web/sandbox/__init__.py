@@ -423,6 +423,20 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
     return process
 
 
+def run(spec: SandboxSpec, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``spec`` to its end and collect its output as text (short probes and tests); killed at ``timeout``."""
+    process = popen(spec, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill_all()
+        out, err = process.communicate()
+    finally:
+        process.kill_all()
+        process.wait()
+    return subprocess.CompletedProcess(list(spec.argv), process.returncode, out, err)
+
+
 def _child_pid(info_fd: int, process: subprocess.Popen) -> int:
     """The pid (in our namespace) of bwrap's sandbox init, from its ``--info-fd`` JSON."""
     data = b""

@@ -11,6 +11,7 @@ the install, so rattler never tries to download it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import queue
 import re
@@ -28,10 +29,11 @@ from rattler import Channel, Gateway, MatchSpec, PackageRecord, PrefixRecord, Re
 from rattler.package import BuildString
 from rattler.prefix import PrefixPaths
 
+from pyrun_web import sandbox
 from pyrun_web.errors import PyrunError
 from pyrun_web.sandbox import SandboxSpec
 from runtimes.builders.base import BuildContext, BuildResult, compile_bytecode, directory_size, run_command
-from runtimes.builders.isolation import build_sandbox, sandboxed_output
+from runtimes.builders.isolation import build_sandbox
 from runtimes.builders.uv import build_env, host_base_prefix, installed_packages
 from runtimes.interpreters import available_interpreters, find_interpreter, uv_binary
 
@@ -76,7 +78,7 @@ def conda_python_spec(pin: str) -> str:
 
 def interpreter_info(python: Path, box: SandboxSpec) -> dict[str, str]:
     # In the build sandbox: the interpreter's start-up runs the installed packages' .pth files.
-    done = sandboxed_output(box, [str(python), "-I", "-c", _INFO_SCRIPT], timeout=60)
+    done = sandbox.run(dataclasses.replace(box, argv=[str(python), "-I", "-c", _INFO_SCRIPT]), timeout=60)
     if done.returncode != 0:
         raise PyrunError("runtime:user:conda-install-failed", detail=f"{python} does not run: {done.stderr.strip()}")
     return json.loads(done.stdout)

@@ -15,14 +15,11 @@ Caches are per org: a build can only poison what its own org installs later.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
 
-from pyrun_web import sandbox
 from pyrun_web.sandbox import WORKDIR, ResourceLimits, SandboxSpec
 from runtimes.interpreters import uv_binary
 
@@ -68,23 +65,3 @@ def build_sandbox(
         env={**env, "TMPDIR": SCRATCH_TMP, "UV_CACHE_DIR": str(env["UV_CACHE_DIR"])},
         limits=build_limits(),
     )
-
-
-def sandboxed_output(box: SandboxSpec, argv: Sequence[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``argv`` in ``box`` and collect its output (for short probes of a built interpreter)."""
-    process = sandbox.popen(
-        replace(box, argv=[str(a) for a in argv]),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill_all()
-        out, err = process.communicate()
-    finally:
-        process.kill_all()
-        process.wait()
-    return subprocess.CompletedProcess(list(argv), process.returncode, out, err)

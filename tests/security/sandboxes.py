@@ -17,16 +17,4 @@ needs_bwrap = pytest.mark.skipif(sandbox.bwrap_executable() is None, reason="bwr
 def run_python(workdir: Path, code: str, *args: str, timeout: float = 60, **spec) -> subprocess.CompletedProcess:
     """Run ``code`` with the platform's base interpreter in the sandbox; stdout and stderr as text."""
     python = str(Path(sys.base_prefix) / "bin" / "python3")
-    process = sandbox.popen(
-        SandboxSpec(argv=[python, "-c", code, *args], workdir=workdir, **spec),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        out, err = process.communicate(timeout=timeout)
-    finally:
-        process.kill_all()
-        process.wait()
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    return sandbox.run(SandboxSpec(argv=[python, "-c", code, *args], workdir=workdir, **spec), timeout=timeout)
