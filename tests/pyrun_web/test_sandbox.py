@@ -258,3 +258,39 @@ def test_without_bwrap_the_single_user_opt_out_falls_back_with_a_warning(workdir
         result = python(workdir, "import os; print(' '.join(sorted(os.environ)))")
     assert "PYRUN_UNSAFE_SINGLE_USER" in caplog.text
     assert result.stdout.split() == ["HOME", "LANG", "PATH", "TMPDIR"]
+
+
+def test_each_sandbox_gets_its_own_cpu_share_and_memory_limit(workdir, settings):
+    from pyrun_web.sandbox import cgroups
+
+    found = cgroups.hierarchies()
+    if "cpu" not in found or "memory" not in found:
+        pytest.skip(f"no writable cpu and memory cgroups here: {cgroups.status()}")
+    settings.PYRUN_SANDBOX_CPU_WEIGHT = 50
+    limits = ResourceLimits(max_processes=30, memory_bytes=300 * 1024**2)
+    process = sandbox.popen(SandboxSpec(argv=["sleep", "5"], workdir=workdir, limits=limits))
+    try:
+        cgroup = process.cgroup
+        assert cgroup is not None
+        cpu, memory = cgroup.path("cpu"), cgroup.path("memory")
+        assert str(process.pid) in (cpu / "cgroup.procs").read_text().split()
+        if found["cpu"].v2:
+            assert (cpu / "cpu.weight").read_text().strip() == "50"
+        else:
+            assert (cpu / "cpu.shares").read_text().strip() == "512"
+        limit_file = "memory.max" if found["memory"].v2 else "memory.limit_in_bytes"
+        assert int((memory / limit_file).read_text()) == 300 * 1024**2
+    finally:
+        process.kill_all()
+        process.wait()
+
+
+def test_the_memory_cgroup_counts_tmpfs_writes(workdir):
+    """/tmp is RAM: filling it past the job's memory is stopped by the memory cgroup, not left unbounded."""
+    from pyrun_web.sandbox import cgroups
+
+    if "memory" not in cgroups.hierarchies():
+        pytest.skip("no writable memory cgroup here")
+    limits = ResourceLimits(memory_bytes=200 * 1024**2, tmpfs_bytes=1024**3)
+    result = sh(workdir, "head -c 400000000 /dev/zero > /tmp/fill; echo exit=$?", limits=limits)
+    assert "exit=0" not in result.stdout
