@@ -126,7 +126,7 @@ def up(host: str, port: int) -> int:
     _django_setup()
     from django.conf import settings
 
-    from pyrun_web import embedded_redis
+    from pyrun_web import embedded_redis, sandbox
 
     supervisor = Supervisor()
     if settings.REDIS_IS_EMBEDDED and not embedded_redis.is_up(settings.EMBEDDED_REDIS_SOCKET):
@@ -150,6 +150,7 @@ def up(host: str, port: int) -> int:
         _wait_for_web(url, supervisor)
         print("\n" + "=" * 72, flush=True)
         _manage("bootstrap_demo", url=url)
+        print(sandbox.describe(), flush=True)
         print(f"data dir: {settings.DATA_DIR}  (Ctrl-C stops everything)\n" + "=" * 72 + "\n", flush=True)
     except BaseException:
         supervisor.shutdown()

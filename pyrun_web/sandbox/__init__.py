@@ -590,6 +590,31 @@ def status() -> dict[str, object]:
     }
 
 
+def describe(walls: Mapping[str, object] | None = None) -> str:
+    """One line on the walls for a person starting the platform: what is up, or what is missing and its effect."""
+    walls = walls or status()
+    net = walls["network"]
+    missing = []
+    if not walls["bwrap"]:
+        missing.append("bwrap (Debian package bubblewrap)")
+    if net["mode"] == network.FILTERED and net["missing"]:
+        missing.append(", ".join(net["missing"]) + " (Debian packages slirp4netns, nftables, util-linux)")
+    if net["mode"] == network.HOST:
+        missing.append("a network namespace (PYRUN_SANDBOX_NETWORK=host)")
+    if walls["cgroups"]["pids"] == "unavailable":
+        missing.append("a writable pids cgroup")
+    if not missing:
+        cgroup_text = ", ".join(f"{name} {kind}" for name, kind in walls["cgroups"].items())
+        seccomp = "on" if walls["seccomp"] else "off"
+        return f"sandbox: ok (bwrap, {net['mode']} network, seccomp {seccomp}, {cgroup_text})"
+    effect = (
+        "user code runs with WEAKER WALLS (PYRUN_UNSAFE_SINGLE_USER)"
+        if walls["unsafe_single_user"]
+        else "jobs, terminals and builds will be REFUSED"
+    )
+    return f"sandbox: missing {'; '.join(missing)}: {effect}"
+
+
 @functools.cache
 def _warn_once(message: str) -> None:
     logger.warning(message)

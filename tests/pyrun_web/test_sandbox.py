@@ -294,3 +294,11 @@ def test_the_memory_cgroup_counts_tmpfs_writes(workdir):
     limits = ResourceLimits(memory_bytes=200 * 1024**2, tmpfs_bytes=1024**3)
     result = sh(workdir, "head -c 400000000 /dev/zero > /tmp/fill; echo exit=$?", limits=limits)
     assert "exit=0" not in result.stdout
+
+
+def test_the_start_up_line_says_what_is_missing_and_that_code_will_be_refused(monkeypatch, settings):
+    settings.PYRUN_UNSAFE_SINGLE_USER = False
+    assert sandbox.describe().startswith("sandbox: ok (bwrap, filtered network")
+    monkeypatch.setattr(sandbox, "bwrap_executable", lambda: None)
+    line = sandbox.describe()
+    assert "missing bwrap (Debian package bubblewrap)" in line and "will be REFUSED" in line
