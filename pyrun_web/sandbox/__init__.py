@@ -383,7 +383,6 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
         if mode == network.FILTERED:
             info_r, info_w = os.pipe()
             block_r, block_w = os.pipe()
-            block_r_number = block_r
             fds.passed += [info_w, block_r]
             argv[1:1] = ["--info-fd", str(info_w), "--block-fd", str(block_r)]
         process = SandboxProcess(
@@ -407,7 +406,7 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
     if info_r is not None and block_w is not None:
         try:
             child = _child_pid(info_r, process)
-            _wait_until_blocked(child, block_r_number, process)
+            _wait_until_blocked(child, block_r, process)
             attached = network.attach(child, spec.network)
         except BaseException:
             os.close(block_w)  # the sandbox is killed before it ever runs the command
@@ -418,7 +417,9 @@ def popen(spec: SandboxSpec, *, tty: int | None = None, **kwargs) -> SandboxProc
             os.close(info_r)
         release.insert(0, attached.close)
         process.network_setup_seconds = attached.setup_seconds
-        os.write(block_w, b"1")
+        # A sandbox that died meanwhile has nobody reading: its exit status tells the caller, not this write.
+        with contextlib.suppress(BrokenPipeError):
+            os.write(block_w, b"1")
         os.close(block_w)
     return process
 
