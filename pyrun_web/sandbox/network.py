@@ -29,6 +29,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -90,14 +91,15 @@ class AttachedNetwork:
     def close(self) -> None:
         if self.exit_fd is not None:
             with contextlib.suppress(OSError):
-                os.close(self.exit_fd)  # slirp4netns exits when this end closes
+                os.close(self.exit_fd)  # slirp4netns would exit by itself once this end closes ...
             self.exit_fd = None
         if self.slirp is not None:
-            try:
-                self.slirp.wait(timeout=2)
-            except subprocess.TimeoutExpired:
+            # ... but it is called once the sandbox has ended, when nothing is left to forward: SIGKILL at once.
+            # Its exit releases the last hold on the namespace's tap device, whose teardown waits for RCU grace
+            # periods (15-60 ms here): reaped in the background, so the job's end is not held up by it.
+            with contextlib.suppress(ProcessLookupError):
                 self.slirp.kill()
-                self.slirp.wait()
+            threading.Thread(target=self.slirp.wait, name="slirp4netns-reaper", daemon=True).start()
             self.slirp = None
 
 
