@@ -77,6 +77,11 @@ class Limits:
     max_build_minutes_per_month: int = 0
 
 
+def new_external_id() -> str:
+    """A random AWS external id (2-1224 chars of ``[\\w+=,.@:/-]``)."""
+    return f"pyrun-{secrets.token_hex(16)}"
+
+
 class OrganizationQuerySet(models.QuerySet):
     def for_user(self, user) -> OrganizationQuerySet:
         if not user.is_authenticated:
@@ -101,6 +106,9 @@ class Organization(models.Model):
     max_build_minutes_per_month = models.PositiveIntegerField(
         null=True, blank=True, help_text="Runtime build minutes per calendar month; 0 means no limit."
     )
+    # Sent as ExternalId with every AssumeRole for this org: fixed by the platform, never chosen by a tenant, so
+    # another org cannot make the platform act in this org's AWS account by entering its role ARN.
+    aws_external_id = models.CharField(max_length=64, unique=True, default=new_external_id, editable=False)
 
     objects = OrganizationQuerySet.as_manager()
 
