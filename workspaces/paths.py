@@ -16,8 +16,19 @@ from pyrun_web.errors import PyrunError
 
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
-# Control and line/paragraph separator characters make names that break headers, logs and terminals.
-_FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
+# Control and line/paragraph separator characters make names that break headers, logs and terminals; format
+# (Cf) characters — bidi embeddings/overrides/isolates U+202A-U+202E and U+2066-U+2069, zero-width characters
+# and marks U+200B-U+200F, the BOM U+FEFF, … — make a name display unlike what it is ("invoice\u202egpj.py").
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def forbidden_character(text: str) -> str | None:
+    """The first control or invisible character in ``text``, named as ``U+202E (RIGHT-TO-LEFT OVERRIDE)``."""
+    for char in text:
+        if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
+            name = unicodedata.name(char, "")
+            return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+    return None
 
 
 def bad_path(raw: object, reason: str) -> PyrunError:
@@ -36,8 +47,10 @@ def normalize(raw: str) -> str:
         raise bad_path(raw, "NUL characters are not allowed")
     if "\\" in raw:
         raise bad_path(raw, "backslashes are not allowed, use /")
-    if any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in raw):
-        raise bad_path(raw, "control characters and invalid Unicode are not allowed")
+    found = forbidden_character(raw)
+    if found:
+        reason = f"it contains {found}; control, invisible and bidi characters and invalid Unicode are not allowed"
+        raise bad_path(raw, reason)
     text = unicodedata.normalize("NFC", raw)
     if text.startswith("/"):
         raise bad_path(raw, "absolute paths are not allowed")

@@ -10,6 +10,7 @@ from runtimes.services import WorkspaceRuntimeStatus, workspace_runtime_status
 from templates_lib.registry import DEFAULT_TEMPLATE, TEMPLATES
 from workspaces import lithops_config as lc
 from workspaces.models import Workspace
+from workspaces.paths import forbidden_character
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -33,6 +34,14 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         if self.instance is not None:  # the template only seeds a new workspace
             fields["template"].read_only = True
         return fields
+
+    def validate_name(self, value: str) -> str:
+        found = forbidden_character(value)
+        if found:
+            raise serializers.ValidationError(
+                f"The name contains {found}; control, invisible and bidi characters are not allowed."
+            )
+        return value
 
     def _runtime_status(self, workspace: Workspace) -> WorkspaceRuntimeStatus:
         # Both runtime fields come from one look at the spec file (a list serializer shares this cache).
