@@ -14,6 +14,7 @@ from workspaces.views import WorkspaceViewSet
 router = DefaultRouter()
 router.register("orgs", tenancy.OrganizationViewSet, basename="org")
 router.register("members", tenancy.MembershipViewSet, basename="member")
+router.register("invitations", tenancy.InvitationViewSet, basename="invitation")
 router.register("tokens", tenancy.ApiTokenViewSet, basename="token")
 router.register("cloud-accounts", tenancy.CloudAccountViewSet, basename="cloud-account")
 router.register("workspaces", WorkspaceViewSet, basename="workspace")

@@ -37,6 +37,16 @@ ERRORS: dict[str, ErrorDef] = {
     "tenancy:user:last-owner": ErrorDef(409, "An organisation needs at least one owner."),
     "tenancy:user:owner-only": ErrorDef(403, "Only an owner can grant or remove the owner role."),
     "tenancy:user:already-member": ErrorDef(409, "{email} is already a member of {org}."),
+    "tenancy:user:invitation-invalid": ErrorDef(404, "This invitation link is not valid."),
+    "tenancy:user:invitation-used": ErrorDef(
+        410, "This invitation link is no longer valid: it was {status}. Ask for a new invitation."
+    ),
+    "tenancy:user:invitation-other-account": ErrorDef(
+        403, "This invitation is for {email}, not for the account you are logged in with."
+    ),
+    "tenancy:user:invitation-account-exists": ErrorDef(
+        409, "An account for {email} exists already: log in as {email} to accept the invitation."
+    ),
     "tenancy:user:bad-cloud-account": ErrorDef(400, "{detail}"),
     # Sandbox (user code: jobs, terminals, builds)
     "sandbox:platform:bwrap-needed-for-image": ErrorDef(

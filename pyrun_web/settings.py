@@ -273,6 +273,16 @@ LOGIN_THROTTLE = {
     "window_seconds": env.int("PYRUN_LOGIN_LOCKOUT_SECONDS", default=300),
 }
 API_TOKEN_TOUCH_SECONDS = 60  # last_used_at is written at most this often per token
+# An invitation link (POST /api/v1/invitations/) works this many days, once.
+PYRUN_INVITATION_DAYS = env.int("PYRUN_INVITATION_DAYS", default=7)
+
+# --- Email (invitations, password resets) ----------------------------------------------------------------
+# smtp://user:password@host:25, smtp+tls://…:587 or smtps://…:465; consolemail:// (the default) prints mails to
+# the log, dummymail:// drops them.
+globals().update(
+    {k: v for k, v in env.email_url("PYRUN_EMAIL_URL", default="consolemail://").items() if v not in (None, "")}
+)
+DEFAULT_FROM_EMAIL = env.str("PYRUN_EMAIL_FROM", default="PyRun Web <noreply@localhost>")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

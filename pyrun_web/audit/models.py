@@ -17,6 +17,8 @@ class Action(models.TextChoices):
     MEMBER_ADDED = "member.added", "Member added"
     MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
+    MEMBER_INVITED = "member.invited", "Member invited"
+    INVITATION_REVOKED = "member.invitation_revoked", "Invitation revoked"
     QUOTA_CHANGED = "org.quota_changed", "Quota changed"
     CLOUD_ACCOUNT_CREATED = "cloud_account.created", "Cloud account created"
     CLOUD_ACCOUNT_CHANGED = "cloud_account.changed", "Cloud account changed"

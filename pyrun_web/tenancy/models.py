@@ -302,3 +302,83 @@ class CloudAccount(TenantModel):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret_access_key)
+
+
+class InvitationQuerySet(TenantQuerySet):
+    def pending(self) -> InvitationQuerySet:
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def _invitation_expiry():
+    return timezone.now() + timedelta(days=settings.PYRUN_INVITATION_DAYS)
+
+
+class Invitation(TenantModel):
+    """An invitation to join an org: an expiring, single-use link mailed to ``email``.
+
+    The invitee sets their own password (a new account) or accepts while logged in as that email (an existing
+    one); nobody else ever chooses it. Only a hash of the link's token is stored.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=_invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.org_id} ({self.role})"
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def issue(cls, *, org: Organization, email: str, role: Role | str, invited_by) -> tuple[Invitation, str]:
+        """Create an invitation and return ``(invitation, token)``; the token is never retrievable again."""
+        token = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            org=org, email=email, role=Role(role), invited_by=invited_by, token_hash=_hash_key(token)
+        )
+        return invitation, token
+
+    @classmethod
+    def find(cls, token: str) -> Invitation | None:
+        """The invitation of a link's token, in any state; None for a token that was never issued."""
+        if not token or len(token) > 100:
+            return None
+        return cls.objects.select_related("org").filter(token_hash=_hash_key(token)).first()
+
+    @property
+    def status(self) -> Invitation.Status:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)

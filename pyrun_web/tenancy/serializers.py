@@ -4,7 +4,7 @@ import re
 
 from rest_framework import serializers
 
-from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership, Organization, Role
+from pyrun_web.tenancy.models import ApiToken, CloudAccount, Invitation, Membership, Organization, Role
 
 
 class LimitsSerializer(serializers.Serializer):
@@ -37,18 +37,14 @@ class UserBriefSerializer(serializers.Serializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
+    """A member. Members join by invitation only: ``POST`` answers an invitation (``InvitationSerializer``)."""
+
     user = UserBriefSerializer(read_only=True)
     email = serializers.EmailField(write_only=True, required=True)
-    password = serializers.CharField(
-        write_only=True,
-        required=False,
-        style={"input_type": "password"},
-        help_text="Only used when the email has no account yet; without it the account has no password.",
-    )
 
     class Meta:
         model = Membership
-        fields = ["id", "user", "email", "password", "role", "created_at"]
+        fields = ["id", "user", "email", "role", "created_at"]
         read_only_fields = ["created_at"]
 
     def get_fields(self):
@@ -56,8 +52,32 @@ class MembershipSerializer(serializers.ModelSerializer):
         if self.instance is not None:  # updates only change the role
             fields["email"].required = False
             fields["email"].read_only = True
-            fields["password"].read_only = True
         return fields
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """A pending invitation; its link is in the create response only (``NewInvitationSerializer``)."""
+
+    invited_by = UserBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "invited_by", "created_at", "expires_at"]
+        read_only_fields = ["created_at", "expires_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        if "password" in getattr(self, "initial_data", {}):
+            raise serializers.ValidationError(
+                {"password": "Nobody sets another person's password: the invitee chooses their own."}
+            )
+        return attrs
+
+
+class NewInvitationSerializer(InvitationSerializer):
+    accept_url = serializers.URLField(read_only=True, help_text="Shown once; only a hash of its token is stored.")
+
+    class Meta(InvitationSerializer.Meta):
+        fields = [*InvitationSerializer.Meta.fields, "accept_url"]
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

@@ -8,14 +8,25 @@ from dataclasses import fields as dataclass_fields
 from datetime import timedelta
 from typing import Any
 
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
 from pyrun_web.audit.models import Action, Via
 from pyrun_web.audit.services import record
 from pyrun_web.errors import PyrunError
-from pyrun_web.tenancy.models import ApiToken, CloudAccount, Limits, Membership, Organization, Role, User
+from pyrun_web.tenancy.models import (
+    ApiToken,
+    CloudAccount,
+    Invitation,
+    Limits,
+    Membership,
+    Organization,
+    Role,
+    User,
+)
 
 
 def get_or_create_user(email: str, password: str | None = None) -> tuple[User, bool]:
@@ -57,20 +68,6 @@ def create_tenant(
 
 def _owners(org: Organization):
     return Membership.objects.filter(org=org, role=Role.OWNER)
-
-
-@transaction.atomic
-def add_member(
-    org: Organization, email: str, role: Role, by: Membership, password: str | None = None, *, via: Via = Via.API
-):
-    if Role(role) == Role.OWNER and not by.can(Role.OWNER):
-        raise PyrunError("tenancy:user:owner-only")
-    user, _ = get_or_create_user(email, password)
-    if Membership.objects.filter(org=org, user=user).exists():
-        raise PyrunError("tenancy:user:already-member", email=user.email, org=org.slug)
-    membership = Membership.objects.create(org=org, user=user, role=role)
-    record(Action.MEMBER_ADDED, actor=by.user, via=via, target=membership, details={"user": user.email, "role": role})
-    return membership
 
 
 @transaction.atomic
@@ -189,3 +186,96 @@ def delete_cloud_account(account: CloudAccount, *, by: Any, via: Via) -> None:
     details = {"auth_type": account.auth_type, "region": account.region, "name": account.name}
     record(Action.CLOUD_ACCOUNT_DELETED, actor=by, via=via, target=account, details=details)
     account.delete()
+
+
+# --- Invitations -------------------------------------------------------------------------------------------
+
+
+def _invitation_mail(invitation: Invitation, accept_url: str) -> None:
+    inviter = invitation.invited_by.email if invitation.invited_by else "An administrator"
+    context = {"invitation": invitation, "inviter": inviter, "accept_url": accept_url, "org": invitation.org}
+    subject = render_to_string("registration/invitation_subject.txt", context).strip().splitlines()[0]
+    body = render_to_string("registration/invitation_email.txt", context)
+    send_mail(subject, body, None, [invitation.email])
+
+
+@transaction.atomic
+def invite_member(
+    org: Organization, email: str, role: Role | str, by: Membership, *, accept_url, via: Via = Via.API
+) -> tuple[Invitation, str]:
+    """Invite ``email`` to ``org`` with ``role`` and mail the link; returns ``(invitation, link)``.
+
+    ``accept_url`` turns the token into the absolute link. Nobody gets an account or a membership until the
+    invitee accepts; an earlier pending invitation of the same email to the same org stops working.
+    """
+    role = Role(role)
+    if role == Role.OWNER and not by.can(Role.OWNER):
+        raise PyrunError("tenancy:user:owner-only")
+    email = User.objects.normalize_email(email).strip().lower()
+    if Membership.objects.filter(org=org, user__email__iexact=email).exists():
+        raise PyrunError("tenancy:user:already-member", email=email, org=org.slug)
+    Invitation.objects.for_org(org).pending().filter(email=email).update(revoked_at=timezone.now())
+    invitation, token = Invitation.issue(org=org, email=email, role=role, invited_by=by.user)
+    link = accept_url(token)
+    details = {"email": email, "role": role.value, "expires_at": invitation.expires_at.isoformat()}
+    record(Action.MEMBER_INVITED, actor=by.user, via=via, target=invitation, details=details)
+    transaction.on_commit(lambda: _invitation_mail(invitation, link))
+    return invitation, link
+
+
+@transaction.atomic
+def revoke_invitation(invitation: Invitation, *, by: Any, via: Via = Via.API) -> bool:
+    """Revoke a pending invitation; False (and no audit entry) when it was no longer pending."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:
+        return False
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    record(Action.INVITATION_REVOKED, actor=by, via=via, target=invitation, details={"email": invitation.email})
+    return True
+
+
+def check_invitation(token: str) -> Invitation:
+    """The pending invitation of a link's token, or the error that says why the link does not work."""
+    invitation = Invitation.find(token)
+    if invitation is None:
+        raise PyrunError("tenancy:user:invitation-invalid")
+    if invitation.status != Invitation.Status.PENDING:
+        raise PyrunError("tenancy:user:invitation-used", status=invitation.status.label.lower())
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(token: str, user: User) -> Membership:
+    """``user`` (who must own the invited email) joins the org; the link is used up."""
+    invitation = check_invitation(token)
+    invitation = Invitation.objects.select_for_update().select_related("org", "invited_by").get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:  # someone else used it meanwhile
+        raise PyrunError("tenancy:user:invitation-used", status=invitation.status.label.lower())
+    if user.email.lower() != invitation.email:
+        raise PyrunError("tenancy:user:invitation-other-account", email=invitation.email)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    membership, created = Membership.objects.get_or_create(
+        org=invitation.org, user=user, defaults={"role": invitation.role}
+    )
+    if created:
+        details = {
+            "user": user.email,
+            "role": invitation.role,
+            "invitation": invitation.pk,
+            "invited_by": invitation.invited_by.email if invitation.invited_by else None,
+        }
+        record(Action.MEMBER_ADDED, actor=user, via=Via.API, target=membership, details=details)
+    return membership
+
+
+@transaction.atomic
+def accept_invitation_with_new_account(token: str, password: str) -> tuple[User, Membership]:
+    """The invitee has no account yet: create it with the password they chose, then accept."""
+    invitation = check_invitation(token)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise PyrunError("tenancy:user:invitation-account-exists", email=invitation.email)
+    user = User.objects.create_user(email=invitation.email, password=password)
+    return user, accept_invitation(token, user)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -13,13 +14,15 @@ from pyrun_web.api.viewsets import TenantCreateListRetrieveDestroyViewSet, Tenan
 from pyrun_web.audit.models import Via
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy import services
-from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership, Organization, Role
+from pyrun_web.tenancy.models import ApiToken, CloudAccount, Invitation, Membership, Organization, Role
 from pyrun_web.tenancy.serializers import (
     ApiTokenSerializer,
     CloudAccountSerializer,
+    InvitationSerializer,
     MembershipSerializer,
     MeSerializer,
     NewApiTokenSerializer,
+    NewInvitationSerializer,
     OrganizationSerializer,
 )
 
@@ -102,11 +105,10 @@ class MembershipViewSet(TenantModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_fields = ["role"]
 
-    def perform_create(self, serializer) -> None:
-        data = serializer.validated_data
-        serializer.instance = services.add_member(
-            self.org, data["email"], data.get("role", Role.MEMBER), by=self.membership, password=data.get("password")
-        )
+    @extend_schema(request=MembershipSerializer, responses={201: NewInvitationSerializer})
+    def create(self, request, *args, **kwargs):
+        """Invite someone: the same as ``POST invitations/`` (members join by accepting an invitation)."""
+        return invite(self, request)
 
     def perform_update(self, serializer) -> None:
         role = serializer.validated_data.get("role", serializer.instance.role)
@@ -114,6 +116,41 @@ class MembershipViewSet(TenantModelViewSet):
 
     def perform_destroy(self, instance: Membership) -> None:
         services.remove_member(instance, by=self.membership)
+
+
+def invite(view, request) -> Response:
+    serializer = InvitationSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+
+    def accept_url(token: str) -> str:
+        return request.build_absolute_uri(reverse("invitation-accept", args=[token]))
+
+    invitation, url = services.invite_member(
+        view.org, data["email"], data.get("role", Role.MEMBER), by=view.membership, accept_url=accept_url
+    )
+    invitation.accept_url = url
+    return Response(NewInvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationViewSet(TenantCreateListRetrieveDestroyViewSet):
+    """Pending invitations of the current org (admins). The link is shown once, at creation; delete revokes."""
+
+    serializer_class = InvitationSerializer
+    queryset = Invitation.objects.select_related("invited_by")
+    write_role = Role.ADMIN
+    action_roles = {"list": Role.ADMIN, "retrieve": Role.ADMIN}
+
+    def get_queryset(self):
+        invitations = super().get_queryset()
+        return invitations if getattr(self, "swagger_fake_view", False) else invitations.pending()
+
+    @extend_schema(responses={201: NewInvitationSerializer})
+    def create(self, request, *args, **kwargs):
+        return invite(self, request)
+
+    def perform_destroy(self, instance: Invitation) -> None:
+        services.revoke_invitation(instance, by=self.request.user, via=Via.API)
 
 
 class ApiTokenViewSet(TenantCreateListRetrieveDestroyViewSet):

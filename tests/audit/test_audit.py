@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from jobs.models import Job, JobState
@@ -108,16 +109,24 @@ class TestTokens(AuditTest):
 
 
 class TestMembers(AuditTest):
-    def test_added_role_changed_removed_through_the_api(self):
+    def test_added_role_changed_removed_through_the_api(self, django_capture_on_commit_callbacks):
         admin = self.api("admin")
-        response = admin.post("/api/v1/members/", {"email": "new@example.com", "role": "member"})
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin.post("/api/v1/members/", {"email": "new@example.com", "role": "member"})
         assert response.status_code == 201
-        member_id = response.json()["id"]
+        invited = only(Action.MEMBER_INVITED)
+        assert invited.actor == self.t.admin and invited.details["email"] == "new@example.com"
+        link = response.json()["accept_url"].removeprefix("http://testserver")
+        password = "new member's own pass"
+        accepted = Client().post(link, {"new_password1": password, "new_password2": password})
+        assert accepted.status_code == 302
+        member_id = Membership.objects.get(user__email="new@example.com").id
         assert admin.patch(f"/api/v1/members/{member_id}/", {"role": "viewer"}).status_code == 200
         assert admin.delete(f"/api/v1/members/{member_id}/").status_code == 204
         added, changed, removed = (only(a) for a in (Action.MEMBER_ADDED, Action.MEMBER_ROLE_CHANGED,
                                                      Action.MEMBER_REMOVED))  # fmt: skip
-        assert {added.actor, changed.actor, removed.actor} == {self.t.admin}
+        assert added.actor.email == "new@example.com" and added.details["invited_by"] == "admin@example.com"
+        assert {changed.actor, removed.actor} == {self.t.admin}
         assert changed.details["role"] == ["member", "viewer"]
         assert removed.details["user"] == "new@example.com" and removed.target_id == str(member_id)
 

@@ -1,17 +1,18 @@
-from pyrun_web.tenancy.models import Membership
+from pyrun_web.tenancy.models import Membership, User
 from tests.tenants import TenantTest
 
 
 class TestMembers(TenantTest):
-    def test_admin_adds_a_member_who_can_then_log_in(self):
-        response = self.api("admin").post(
-            "/api/v1/members/", {"email": "New@Example.com", "role": "member", "password": "s3cret-pass-word"}
-        )
+    def test_adding_a_member_invites_them_and_sets_no_password(self):
+        response = self.api("admin").post("/api/v1/members/", {"email": "New@Example.com", "role": "member"})
         assert response.status_code == 201, response.json()
-        assert response.json()["user"]["email"] == "new@example.com"
-        from django.test import Client
-
-        assert Client().login(username="new@example.com", password="s3cret-pass-word")
+        assert response.json()["email"] == "new@example.com" and "/invitations/accept/" in response.json()["accept_url"]
+        assert not User.objects.filter(email="new@example.com").exists()
+        refused = self.api("admin").post(
+            "/api/v1/members/", {"email": "other@example.com", "role": "member", "password": "s3cret-pass-word"}
+        )
+        assert refused.status_code == 400
+        assert not User.objects.filter(email="other@example.com").exists()
 
     def test_member_cannot_add_members(self):
         response = self.api("member").post("/api/v1/members/", {"email": "x@example.com", "role": "member"})
