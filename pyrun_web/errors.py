@@ -48,6 +48,12 @@ ERRORS: dict[str, ErrorDef] = {
         409, "An account for {email} exists already: log in as {email} to accept the invitation."
     ),
     "tenancy:user:bad-cloud-account": ErrorDef(400, "{detail}"),
+    "tenancy:user:role-without-external-id": ErrorDef(
+        400,
+        "The role {role_arn} can be assumed without an external id, so any customer of this platform who enters its "
+        "ARN could act as it. Require it in the role's trust relationship: the condition "
+        '{{"StringEquals": {{"sts:ExternalId": "{external_id}"}}}} (the trust policy shown with the cloud account).',
+    ),
     # Sandbox (user code: jobs, terminals, builds)
     "sandbox:platform:bwrap-needed-for-image": ErrorDef(
         503,
@@ -210,6 +216,9 @@ ERRORS: dict[str, ErrorDef] = {
     "aws:user:assume-role-failed": ErrorDef(400, "Could not assume the role {role_arn}: {detail}"),
     "aws:user:request-failed": ErrorDef(400, "AWS refused {operation}: {detail}"),
     "aws:platform:unreachable": ErrorDef(502, "AWS could not be reached for {operation}: {detail}"),
+    "aws:platform:no-external-id": ErrorDef(
+        500, "The organisation of the role {role_arn} has no external id; the role is not assumed without one."
+    ),
     # Jobs: executor backends and code snapshots
     "job:user:bad-backend": ErrorDef(400, "Unknown backend {backend!r}; use one of: {choices}."),
     "job:platform:backend-unavailable": ErrorDef(

@@ -220,6 +220,12 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
+# --- AWS cloud accounts ---------------------------------------------------------------------------------
+# The platform's own AWS identity (the principal the workers' credentials belong to, e.g.
+# arn:aws:iam::111122223333:root or a role ARN): the Principal of the trust policy a tenant pastes into their
+# role. Empty: the policy shows a placeholder the tenant must replace with what the operator tells them.
+PYRUN_AWS_PRINCIPAL_ARN = env.str("PYRUN_AWS_PRINCIPAL_ARN", default="")
+
 # --- Docker runtimes (.pyrun/Dockerfile) ----------------------------------------------------------------
 # Empty: the docker SDK's own default (DOCKER_HOST, else the local socket).
 PYRUN_DOCKER_HOST = env.str("PYRUN_DOCKER_HOST", default="")

@@ -207,18 +207,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 class CloudAccountForm(forms.ModelForm):
-    """Secret fields render empty; leaving one empty keeps the stored value."""
+    """Secret fields render empty; leaving one empty keeps the stored value. There is no external id to type: a
+    role is always assumed with its org's (``Organization.aws_external_id``)."""
 
-    SECRET_FIELDS = ("access_key_id", "secret_access_key", "external_id")
+    SECRET_FIELDS = ("access_key_id", "secret_access_key")
     access_key_id = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
     secret_access_key = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
-    external_id = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
 
     class Meta:
         model = CloudAccount
         fields = [
             "org", "name", "auth_type", "region", "bucket", "access_key_id",
-            "secret_access_key", "role_arn", "external_id", "created_by",
+            "secret_access_key", "role_arn", "created_by",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:
@@ -262,10 +262,10 @@ class CloudAccountAdmin(admin.ModelAdmin):
     @admin.display(description="secret")
     def secret(self, account: CloudAccount) -> str:
         if account.auth_type == CloudAccount.AuthType.ROLE:
-            return "external id set" if account.external_id else "-"
+            return "-"  # assumed with the org's platform external id, not a secret of the account
         return "set" if account.secret_access_key else "not set"
 
-    @admin.action(description="Test connection (STS GetCallerIdentity)")
+    @admin.action(description="Test connection (STS GetCallerIdentity; a role must require the org's external id)")
     def test_connection(self, request, queryset) -> None:
         for account in queryset.select_related("org"):
             result = check_connection(account)

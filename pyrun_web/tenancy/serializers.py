@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from pyrun_web.tenancy import aws_roles
 from pyrun_web.tenancy.models import ApiToken, CloudAccount, Invitation, Membership, Organization, Role
 
 
@@ -107,14 +109,30 @@ _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
+class TrustPolicySerializer(serializers.Serializer):
+    Version = serializers.CharField()
+    Statement = serializers.ListField(child=serializers.DictField())
+
+
 class CloudAccountSerializer(serializers.ModelSerializer):
-    """Secrets are write-only: a read shows a hint of the access key and whether a secret is set."""
+    """Secrets are write-only: a read shows a hint of the access key and whether a secret is set. The external id
+    is the org's, owned by the platform: shown, never written."""
 
     access_key_id = serializers.CharField(write_only=True, required=False, allow_blank=True)
     secret_access_key = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
-    external_id = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    external_id = serializers.CharField(
+        source="org.aws_external_id",
+        read_only=True,
+        help_text="The organisation's external id, fixed by the platform and sent with every AssumeRole of a role "
+        "account. Read-only: a request that sends a different value is refused with 400.",
+    )
+    trust_policy = serializers.SerializerMethodField(
+        help_text="The trust relationship to paste into the AWS role: the platform may assume it only with this "
+        "organisation's external id."
+    )
+    trust_policy_note = serializers.SerializerMethodField()
     access_key_hint = serializers.CharField(read_only=True)
     has_secret = serializers.BooleanField(read_only=True)
 
@@ -122,10 +140,29 @@ class CloudAccountSerializer(serializers.ModelSerializer):
         model = CloudAccount
         fields = [
             "id", "name", "provider", "auth_type", "region", "bucket", "role_arn",
-            "access_key_id", "secret_access_key", "external_id", "access_key_hint", "has_secret",
-            "created_at", "updated_at",
+            "access_key_id", "secret_access_key", "external_id", "trust_policy", "trust_policy_note",
+            "access_key_hint", "has_secret", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["provider", "created_at", "updated_at"]
+
+    @extend_schema_field(TrustPolicySerializer)
+    def get_trust_policy(self, account: CloudAccount) -> dict:
+        return aws_roles.trust_policy(account.org.aws_external_id)
+
+    def get_trust_policy_note(self, account: CloudAccount) -> str:
+        return aws_roles.trust_policy_note()
+
+    def validate_external_id_not_chosen(self) -> None:
+        """A tenant cannot choose the external id: any value but the org's own (a client sending back what it read)
+        is a 400, so nobody believes they set one."""
+        sent = self.initial_data.get("external_id") if hasattr(self.initial_data, "get") else None
+        if not sent:
+            return
+        org = self.instance.org if self.instance is not None else getattr(self.context.get("view"), "org", None)
+        if org is None or sent != org.aws_external_id:
+            raise serializers.ValidationError(
+                {"external_id": "The external id is set by the platform (one per organisation) and cannot be chosen."}
+            )
 
     def validate_region(self, value: str) -> str:
         if not _REGION.match(value):
@@ -138,8 +175,9 @@ class CloudAccountSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs: dict) -> dict:
+        self.validate_external_id_not_chosen()
         # Blank secrets on update mean "keep the stored value".
-        for secret in ("access_key_id", "secret_access_key", "external_id"):
+        for secret in ("access_key_id", "secret_access_key"):
             if self.instance is not None and not attrs.get(secret):
                 attrs.pop(secret, None)
 

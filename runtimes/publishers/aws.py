@@ -1,7 +1,9 @@
 """One job: a boto3 ``Session`` acting as an organisation's ``CloudAccount``.
 
 Access keys are used as they are; a role is assumed through STS with the platform's own credentials (the
-default boto3 chain of the worker) and the account's external id. boto3 itself honours ``AWS_ENDPOINT_URL``
+default boto3 chain of the worker) and, always, the external id of the account's organisation
+(``Organization.aws_external_id``): fixed by the platform, never chosen by a tenant, so an org that enters another
+org's role ARN is refused by that role's trust policy (the confused deputy). boto3 itself honours ``AWS_ENDPOINT_URL``
 (and ``AWS_ENDPOINT_URL_<SERVICE>``), which is how tests point every client at moto.
 """
 
@@ -20,22 +22,42 @@ T = TypeVar("T")
 ROLE_SESSION_SECONDS = 3600  # long enough for a layer upload or an image push, the AWS default maximum for roles
 
 
+def platform_external_id(account: Any) -> str:
+    """The ExternalId every AssumeRole for ``account`` sends: its org's, never a value the tenant typed."""
+    external_id = account.org.aws_external_id if account.org_id else ""
+    if not external_id:  # fail closed: a role is never assumed without the org's id
+        raise PyrunError("aws:platform:no-external-id", role_arn=account.role_arn)
+    return external_id
+
+
 def assume_role(account: Any, *, session_name: str = "pyrun-runtimes") -> dict[str, Any]:
     """STS ``Credentials`` (AccessKeyId, SecretAccessKey, SessionToken, Expiration) of ``account``'s role."""
-    sts = boto3.Session(region_name=account.region).client("sts")
     params: dict[str, Any] = {
         "RoleArn": account.role_arn,
         "RoleSessionName": f"{session_name}-{account.pk or 0}"[:64],
         "DurationSeconds": ROLE_SESSION_SECONDS,
+        "ExternalId": platform_external_id(account),
     }
-    if account.external_id:
-        params["ExternalId"] = account.external_id
+    sts = boto3.Session(region_name=account.region).client("sts")
     try:
         return sts.assume_role(**params)["Credentials"]
     except botocore.exceptions.ClientError as exc:
         raise PyrunError("aws:user:assume-role-failed", role_arn=account.role_arn, detail=_detail(exc)) from exc
     except botocore.exceptions.BotoCoreError as exc:
         raise PyrunError("aws:platform:unreachable", operation="sts:AssumeRole", detail=str(exc)) from exc
+
+
+def role_open_without_external_id(account: Any, *, config: Any = None) -> bool:
+    """Whether STS lets the platform assume ``account``'s role WITHOUT an ExternalId: then its trust policy does not
+    require the org's id, and any tenant of this platform who enters the role's ARN could act as it. A refusal (or
+    an unreachable STS) is False; the real AssumeRole that follows reports those."""
+    sts = boto3.Session(region_name=account.region).client("sts", config=config)
+    params = {"RoleArn": account.role_arn, "RoleSessionName": f"pyrun-probe-{account.pk or 0}", "DurationSeconds": 900}
+    try:
+        sts.assume_role(**params)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
+        return False
+    return True
 
 
 def session_for(account: Any, *, session_name: str = "pyrun-runtimes") -> boto3.Session:

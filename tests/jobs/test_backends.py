@@ -162,7 +162,7 @@ def keys_account(org, **fields) -> CloudAccount:
 def role_account(org) -> CloudAccount:
     role = boto3.client("iam").create_role(RoleName="pyrun-jobs", AssumeRolePolicyDocument="{}")["Role"]
     return CloudAccount.objects.create(
-        org=org, name="role", region=REGION, bucket=BUCKET, auth_type="role", role_arn=role["Arn"], external_id="x-42"
+        org=org, name="role", region=REGION, bucket=BUCKET, auth_type="role", role_arn=role["Arn"]
     )
 
 

@@ -40,7 +40,7 @@ class TestRoleSessionInSandbox(TenantTest):
     def test_the_job_reads_its_role_session_through_the_credential_process(self, jobs_worker, aws_mock):
         role = boto3.client("iam").create_role(RoleName="pyrun-jobs", AssumeRolePolicyDocument="{}")["Role"]
         CloudAccount.objects.create(org=self.t.org, name="role", region="eu-west-1", bucket="data",
-                                    auth_type="role", role_arn=role["Arn"], external_id="x-1")  # fmt: skip
+                                    auth_type="role", role_arn=role["Arn"])  # fmt: skip
         workspace = make_workspace(self.t, {"main.py": SCRIPT})
         workspace.set_lithops_settings({**workspace.lithops_settings, "storage": "aws_s3", "storage_bucket": "data"})
         workspace.save()

@@ -3,9 +3,11 @@ runtimes and cloud accounts, the build-minutes quota and the management commands
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
+import boto3
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -18,15 +20,23 @@ from ops import services as ops
 from pyrun_web.audit.models import Action, AuditEntry, Via
 from pyrun_web.errors import PyrunError
 from pyrun_web.redis import redis_client
+from pyrun_web.tenancy import aws_roles
 from pyrun_web.tenancy.models import CloudAccount
 from runtimes import services as runtime_services
 from runtimes.models import Runtime
 from runtimes.spec import parse_environment
+from tests.sts_trust import record_sts_calls
 from tests.tenancy.test_roles import NEW_ACCOUNT
 from tests.tenants import PASSWORD, TenantTest
 
 SIX = "name: demo\ndependencies:\n  - python=3.11\n  - pip:\n      - six\n"
 EXTERNAL_ID = "ext-id-that-is-a-shared-secret-42"
+
+
+@pytest.fixture
+def sts_calls(aws_mock, monkeypatch) -> list[tuple[str, str | None]]:
+    """Every AssumeRole moto received, as (RoleArn, ExternalId); trust policies' sts:ExternalId enforced."""
+    return record_sts_calls(monkeypatch)
 
 
 class ConsoleTest(TenantTest):
@@ -301,7 +311,7 @@ class TestCloudAccountAdmin(ConsoleTest):
             for secret in (NEW_ACCOUNT["secret_access_key"], NEW_ACCOUNT["access_key_id"], EXTERNAL_ID):
                 assert secret not in html, (url, secret)
         listing = self.client.get(pages[0]).content.decode()
-        assert "••••MNOP" in listing and "external id set" in listing
+        assert "••••MNOP" in listing and "external id set" not in listing  # a role uses its org's id, no secret
         # A form sent back with errors does not echo a typed secret either.
         typed = {"access_key_id": "AKIATYPEDBUTINVALID1", "secret_access_key": "typed-secret-value-0123456789"}
         form = {"org": self.t.org.pk, "name": "", "auth_type": "access_keys", "region": "eu-west-1", **typed}
@@ -318,6 +328,32 @@ class TestCloudAccountAdmin(ConsoleTest):
         entry = AuditEntry.objects.get(action=Action.CLOUD_ACCOUNT_TESTED)
         assert entry.details["ok"] is True and entry.details["account"] == "123456789012"
         assert entry.actor == self.staff and entry.target_id == str(account.pk)
+
+    def role(self, name: str, trust_policy: dict | None = None) -> CloudAccount:
+        document = json.dumps(trust_policy or {"Version": "2012-10-17", "Statement": []})
+        role = boto3.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=document)["Role"]
+        return CloudAccount.objects.create(org=self.t.org, name=name, region="eu-west-1", auth_type="role",
+                                           role_arn=role["Arn"], external_id=EXTERNAL_ID)  # fmt: skip
+
+    def test_test_connection_refuses_a_role_assumable_without_the_external_id(self, sts_calls):
+        account = self.role("open")  # its trust policy requires no external id: moto (like STS then) lets anyone in
+        url = reverse("admin:tenancy_cloudaccount_changelist")
+        response = self.client.post(url, {"action": "test_connection", "_selected_action": [account.pk]}, follow=True)
+        html = response.content.decode()
+        assert "tenancy:user:role-without-external-id" in html and "connected as" not in html
+        assert self.t.org.aws_external_id in html  # the message names the id the trust policy must require
+        assert sts_calls == [(account.role_arn, None)]  # the probe; the role is not used further
+        entry = AuditEntry.objects.get(action=Action.CLOUD_ACCOUNT_TESTED)
+        assert entry.details["ok"] is False and entry.details["error"]["id"] == "tenancy:user:role-without-external-id"
+
+    def test_test_connection_accepts_a_role_that_requires_the_orgs_external_id(self, sts_calls):
+        account = self.role("locked", aws_roles.trust_policy(self.t.org.aws_external_id))
+        url = reverse("admin:tenancy_cloudaccount_changelist")
+        response = self.client.post(url, {"action": "test_connection", "_selected_action": [account.pk]}, follow=True)
+        html = response.content.decode()
+        assert ": connected as arn:aws:sts::123456789012:assumed-role/locked/pyrun-console-" in html
+        # Probed without an id (refused), then assumed with the org's platform id, never the stored tenant value.
+        assert sts_calls == [(account.role_arn, None), (account.role_arn, self.t.org.aws_external_id)]
 
     def test_test_connection_reports_a_refusal(self, monkeypatch):
         import botocore.exceptions

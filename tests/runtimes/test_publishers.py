@@ -45,11 +45,13 @@ def keys_account(**fields) -> CloudAccount:
     return CloudAccount(**values)
 
 
-def role_account(external_id: str = "pyrun-ext-42") -> tuple[CloudAccount, str]:
+def role_account(org, external_id: str = "") -> tuple[CloudAccount, str]:
+    """A role account of ``org`` (``external_id`` is the old tenant-typed field, which AssumeRole no longer uses)."""
     role = boto3.client("iam").create_role(RoleName="pyrun-publisher", AssumeRolePolicyDocument="{}")["Role"]
     account = CloudAccount(
-        name="role", region=REGION, bucket=BUCKET, auth_type="role", role_arn=role["Arn"], external_id=external_id
-    )
+        org=org, name="role", region=REGION, bucket=BUCKET, auth_type="role", role_arn=role["Arn"],
+        external_id=external_id,
+    )  # fmt: skip
     return account, role["RoleId"]
 
 
@@ -203,14 +205,16 @@ def test_checks_python_and_lithops_before_anything_else(moto, site_packages):
     assert bucket_keys() == []
 
 
-def test_role_account_assumes_its_role_with_the_external_id(moto, site_packages):
-    account, role_id = role_account("pyrun-ext-42")
+def test_role_account_assumes_its_role_with_the_orgs_platform_external_id(moto, site_packages, tenants):
+    # A value in the old tenant-typed field never reaches STS: the org's platform id does.
+    account, role_id = role_account(tenants.org, "tenant-chosen-id")
 
     user_id = user_id_of(account)
 
     assert user_id.startswith(f"{role_id}:pyrun-runtimes")
     assumed = sts_backends[DEFAULT_ACCOUNT_ID]["global"].assumed_roles[-1]
-    assert (assumed.role_arn, assumed.external_id) == (account.role_arn, "pyrun-ext-42")
+    assert (assumed.role_arn, assumed.external_id) == (account.role_arn, tenants.org.aws_external_id)
+    assert tenants.org.aws_external_id.startswith("pyrun-")
     published = publish_layer(account, site_packages, python_version="3.11.4", namespace="pyrun-role")
     assert f":layer:lithops_v380_{role_id[-4:].lower()}_pyrun-role_default-runtime-v311_layer:1" in (
         published.layer_version_arn
