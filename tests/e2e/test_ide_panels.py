@@ -9,6 +9,7 @@ screenshot per feature goes to tmp/artifacts/e2e/<test>/ (PYRUN_E2E_ARTIFACTS to
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -233,6 +234,35 @@ def test_cloud_account_secret_never_shown_back(tenant, live_server_url, frontend
     page.get_by_text(re.compile("secret set")).wait_for()
     assert secret not in page.content()
     assert form.get_by_label("S3 bucket").input_value() == "panels-bucket"
+
+
+def test_role_account_shows_the_platform_external_id_and_the_trust_policy(tenant, live_server_url, frontend_dist,
+                                                                           page, shot):  # fmt: skip
+    org = tenant[0]  # its aws_external_id was set when the fixture created it
+    page.add_init_script(
+        """window.realClipboard = navigator.clipboard;
+        Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined, configurable: true});"""
+    )
+    login(page, live_server_url)
+    page.goto(f"{live_server_url}/settings/cloud")
+    form = page.get_by_role("form", name="Cloud account")
+    form.get_by_label("Authentication").select_option("role")
+    # No external id to type: the platform owns it.
+    assert form.locator("input#cloud-external_id").count() == 0
+    form.get_by_label("Region").fill("eu-west-1")
+    form.get_by_label("Role ARN").fill("arn:aws:iam::123456789012:role/pyrun")
+    form.get_by_role("button", name="Add cloud account").click()
+    page.get_by_text("Cloud account saved.").wait_for()
+    expect(form.get_by_label("External id")).to_have_text(org.aws_external_id)
+    policy = form.get_by_label("Trust policy")
+    expect(policy).to_contain_text(f'"sts:ExternalId": "{org.aws_external_id}"')
+    expect(policy).to_contain_text("arn:aws:iam::<platform-account-id>:root")
+    shot("cloud-role-trust-policy")
+    form.get_by_role("button", name="Copy trust policy").click()
+    page.get_by_text("Trust policy copied to the clipboard.").wait_for()
+    page.context.grant_permissions(["clipboard-read"])
+    copied = json.loads(page.evaluate("window.realClipboard.readText()"))
+    assert copied["Statement"][0]["Condition"] == {"StringEquals": {"sts:ExternalId": org.aws_external_id}}
 
 
 # --- Workspaces opened in the IDE ----------------------------------------------------------------------------

@@ -159,6 +159,11 @@ export interface CloudAccount {
   region: string;
   bucket: string;
   role_arn: string;
+  // The org's external id, owned by the platform and sent with every AssumeRole; read-only.
+  external_id: string;
+  // The trust relationship to paste into the AWS role, and what to do with it.
+  trust_policy: Record<string, unknown>;
+  trust_policy_note: string;
   access_key_hint: string;
   has_secret: boolean;
   created_at: string;

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
+import { copyText } from "../clipboard";
 import type { CloudAccount } from "../api/types";
 import { formatTime, useApp } from "../app";
 
@@ -11,7 +12,6 @@ const EMPTY = {
   role_arn: "",
   access_key_id: "",
   secret_access_key: "",
-  external_id: "",
 };
 
 export function CloudAccountSettings() {
@@ -42,7 +42,7 @@ export function CloudAccountSettings() {
   async function save(event: FormEvent) {
     event.preventDefault();
     setError(null);
-    const body = Object.fromEntries(Object.entries(form).filter(([k, v]) => v !== "" || !["access_key_id", "secret_access_key", "external_id"].includes(k)));
+    const body = Object.fromEntries(Object.entries(form).filter(([k, v]) => v !== "" || !["access_key_id", "secret_access_key"].includes(k)));
     try {
       await api.saveCloudAccount(account?.id ?? null, body);
       notify("Cloud account saved.");
@@ -51,6 +51,9 @@ export function CloudAccountSettings() {
       setError((e as Error).message);
     }
   }
+
+  const copy = async (text: string, what: string) =>
+    (await copyText(text)) ? notify(`${what} copied to the clipboard.`) : notify(`Could not copy: select the ${what.toLowerCase()} and copy it.`, { kind: "fail" });
 
   const field = (name: string, label: string, type = "text", help = "") => (
     <>
@@ -81,7 +84,17 @@ export function CloudAccountSettings() {
             {form.auth_type === "role" ? (
               <>
                 {field("role_arn", "Role ARN", "text", "arn:aws:iam::123456789012:role/name")}
-                {field("external_id", "External id", "password", account ? "Leave empty to keep the stored one." : "")}
+                <span>External id</span>
+                {account ? (
+                  <span className="row">
+                    <code id="cloud-external_id" aria-label="External id">{account.external_id}</code>
+                    <button type="button" onClick={() => void copy(account.external_id, "External id")}>
+                      Copy
+                    </button>
+                  </span>
+                ) : (
+                  <span className="help">Set by the platform, one per organisation: shown once the account is saved.</span>
+                )}
               </>
             ) : (
               <>
@@ -90,6 +103,21 @@ export function CloudAccountSettings() {
               </>
             )}
           </div>
+          {form.auth_type === "role" && account?.auth_type === "role" && (
+            <div className="trust-policy">
+              <p className="row">
+                <strong>Trust policy</strong>
+                <button type="button" onClick={() => void copy(JSON.stringify(account.trust_policy, null, 2), "Trust policy")}>
+                  Copy trust policy
+                </button>
+              </p>
+              <p className="muted">
+                The platform always assumes the role with this external id; the role must require it, or any other customer of the platform could use it.{" "}
+                {account.trust_policy_note}
+              </p>
+              <pre aria-label="Trust policy">{JSON.stringify(account.trust_policy, null, 2)}</pre>
+            </div>
+          )}
           {error && (
             <p role="alert" className="error">
               {error}
