@@ -4,14 +4,14 @@ from django.urls import include, path, re_path
 
 from pyrun_web import spa, views
 from pyrun_web.api.exceptions import json_not_found
-from pyrun_web.tenancy.pages import AcceptInvitationView
+from pyrun_web.tenancy.pages import AcceptInvitationView, PasswordResetView
 
 urlpatterns = [
     path("", spa.index, name="home"),  # the browser IDE (frontend/), see pyrun_web/spa.py
     path("login/", views.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("invitations/accept/<str:token>/", AcceptInvitationView.as_view(), name="invitation-accept"),
-    path("accounts/password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password-reset/", PasswordResetView.as_view(), name="password_reset"),
     path("accounts/password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "accounts/password-reset/<uidb64>/<token>/",

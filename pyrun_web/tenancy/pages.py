@@ -1,4 +1,4 @@
-"""Server-rendered account pages: accepting an invitation (``/invitations/accept/<token>/``).
+"""Server-rendered account pages: accepting an invitation (``/invitations/accept/<token>/``), password reset.
 
 The invitee sets their own password (no account yet) or accepts while logged in as the invited email (an
 existing account); the rules live in ``services``.
@@ -6,10 +6,15 @@ existing account); the rules live in ``services``.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views import View
 
@@ -62,3 +67,24 @@ class AcceptInvitationView(View):
             return render(request, TEMPLATE, {"error": error.message}, status=error.status)
         request.session[SESSION_ORG_KEY] = membership.org.slug
         return redirect("home")
+
+
+RESET_MAILS_PER_HOUR = 3
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's own reset view, with at most ``RESET_MAILS_PER_HOUR`` mails per address and hour, so nobody can flood
+    someone's mailbox with it. The answer is the same whether a mail was sent or not (and whether the account
+    exists)."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"].strip().lower()
+        key = f"password-reset:{hashlib.sha256(email.encode()).hexdigest()}"
+        cache.add(key, 0, timeout=3600)
+        try:
+            sent = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            sent = 1
+        if sent > RESET_MAILS_PER_HOUR:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -277,5 +277,9 @@ def accept_invitation_with_new_account(token: str, password: str) -> tuple[User,
     invitation = check_invitation(token)
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise PyrunError("tenancy:user:invitation-account-exists", email=invitation.email)
-    user = User.objects.create_user(email=invitation.email, password=password)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=invitation.email, password=password)
+    except IntegrityError:  # created by a concurrent request meanwhile
+        raise PyrunError("tenancy:user:invitation-account-exists", email=invitation.email) from None
     return user, accept_invitation(token, user)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from pyrun_web.audit.models import Action, AuditEntry
 from pyrun_web.tenancy.models import Invitation, Membership, User
+from pyrun_web.tenancy.pages import RESET_MAILS_PER_HOUR
 from tests.tenants import PASSWORD, TenantTest
 
 CAROL = "carol@bigcorp.example"
@@ -291,3 +292,11 @@ class TestPasswordReset(TenantTest):
         response = Client().post("/accounts/password-reset/", {"email": "nobody@example.com"})
         assert response.status_code == 302 and response["Location"] == "/accounts/password-reset/sent/"
         assert mailoutbox == []
+
+    def test_reset_mails_to_one_address_are_limited(self, mailoutbox):
+        for _ in range(5):
+            response = Client().post("/accounts/password-reset/", {"email": "Member@Example.com"})
+            assert response.status_code == 302 and response["Location"] == "/accounts/password-reset/sent/"
+        assert len(mailoutbox) == RESET_MAILS_PER_HOUR
+        Client().post("/accounts/password-reset/", {"email": "viewer@example.com"})
+        assert mailoutbox[-1].to == ["viewer@example.com"]
