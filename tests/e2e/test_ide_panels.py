@@ -19,7 +19,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from pyrun_web.tenancy.services import create_organization, create_tenant
+from pyrun_web.tenancy.models import Membership, Role
+from pyrun_web.tenancy.services import create_organization, create_tenant, get_or_create_user
 from tests.conftest import uvicorn_server, worker_env
 from workspaces.services import create_workspace
 
@@ -163,26 +164,31 @@ def test_api_token_shown_once_listed_without_key_and_revoked(tenant, live_server
 # --- 2. Members and the organisation switcher ------------------------------------------------------------------
 
 
+def join_as(org, email: str, role) -> None:
+    """A user who is already a member of ``org`` (as after accepting an invitation)."""
+    user, _ = get_or_create_user(email, PASSWORD)
+    Membership.objects.create(org=org, user=user, role=role)
+
+
 def test_members_roles_and_org_switcher(tenant, live_server_url, frontend_dist, page, shot):
     org, user, _ = tenant
     other = in_thread(create_organization, "Second Lab", user)
     in_thread(create_workspace, org=org, user=user, name="first-org-ws", template="python")
     in_thread(create_workspace, org=other, user=user, name="second-org-ws", template="python")
+    # A viewer who already joined (people join by invitation only: tests/e2e/test_invitations.py).
+    in_thread(join_as, org, "viewer@example.com", Role.VIEWER)
 
     login(page, live_server_url)
     page.get_by_role("link", name="first-org-ws").wait_for()
 
-    # Members: add a viewer, make them a member, remove them.
+    # Members: make the viewer a member, then remove them.
     page.goto(f"{live_server_url}/settings/members")
     page.get_by_role("heading", name="Members and roles").wait_for()
-    form = page.get_by_role("form", name="Add member")
-    form.get_by_label("Email").fill("viewer@example.com")
-    form.get_by_label("Role").select_option("viewer")
-    form.get_by_role("button", name="Add member").click()
+    page.get_by_role("form", name="Invite member").wait_for()  # "Add member" is an invitation now
     role = page.get_by_label("Role of viewer@example.com")
     role.wait_for()
     assert role.input_value() == "viewer"
-    shot("member-added")
+    shot("members")
     role.select_option("member")
     page.wait_for_function(
         "() => document.querySelector('[aria-label=\"Role of viewer@example.com\"]')?.value === 'member'"

@@ -5,6 +5,7 @@ import type {
   CloudAccount,
   Entry,
   ExecutionSettings,
+  Invitation,
   Job,
   LogPage,
   Me,
@@ -99,9 +100,13 @@ export const api = {
   rebuildRuntime: (id: number) => request<Runtime>(`runtimes/${id}/rebuild/`, { method: "POST" }),
 
   members: () => list<Member>("members/?page_size=500"),
-  addMember: (email: string, role: string) => request<Member>("members/", { method: "POST", body: { email, role } }),
   changeRole: (id: number, role: string) => request<Member>(`members/${id}/`, { method: "PATCH", body: { role } }),
   removeMember: (id: number) => request<void>(`members/${id}/`, { method: "DELETE" }),
+  // Adding a member is an invitation: the invitee sets their own password (or accepts while logged in).
+  invitations: () => list<Invitation>("invitations/?page_size=500"),
+  invite: (email: string, role: string) =>
+    request<Invitation>("invitations/", { method: "POST", body: { email, role } }),
+  revokeInvitation: (id: number) => request<void>(`invitations/${id}/`, { method: "DELETE" }),
 
   tokens: () => list<ApiToken>("tokens/?page_size=500"),
   createToken: (name: string, expires_in_days?: number) =>

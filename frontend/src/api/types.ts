@@ -138,6 +138,17 @@ export interface Member {
   created_at: string;
 }
 
+// A pending invitation; accept_url (absolute) is only in the create response, shown once to the inviter.
+export interface Invitation {
+  id: number;
+  email: string;
+  role: Role;
+  invited_by: { id: number; email: string } | null;
+  created_at: string;
+  expires_at: string;
+  accept_url?: string;
+}
+
 export interface ApiToken {
   id: number;
   name: string;

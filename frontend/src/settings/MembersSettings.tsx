@@ -1,32 +1,50 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
-import type { Member, Role } from "../api/types";
+import type { Invitation, Member, Role } from "../api/types";
 import { formatTime, useApp } from "../app";
+import { copyText } from "../clipboard";
 
 const ROLES: Role[] = ["owner", "admin", "member", "viewer"];
 
 export function MembersSettings() {
   const { me, notify } = useApp();
   const [members, setMembers] = useState<Member[]>([]);
+  const [invitations, setInvitations] = useState<Invitation[]>([]);
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("member");
+  const [created, setCreated] = useState<Invitation | null>(null);
   const [error, setError] = useState<string | null>(null);
   const admin = me?.role === "owner" || me?.role === "admin";
 
   const load = () => api.members().then(setMembers, (e) => setError(e.message));
+  const loadInvitations = () => api.invitations().then(setInvitations, (e) => setError(e.message));
   useEffect(() => {
     void load();
   }, []);
+  useEffect(() => {
+    if (admin) void loadInvitations();
+  }, [admin]);
 
-  async function add(event: FormEvent) {
+  async function invite(event: FormEvent) {
     event.preventDefault();
     setError(null);
     try {
-      await api.addMember(email.trim(), role);
+      setCreated(await api.invite(email.trim(), role));
       setEmail("");
-      void load();
+      void loadInvitations();
     } catch (e) {
       setError((e as Error).message);
+    }
+  }
+
+  async function revoke(invitation: Invitation) {
+    if (!window.confirm(`Revoke the invitation of ${invitation.email}? Its link stops working at once.`)) return;
+    try {
+      await api.revokeInvitation(invitation.id);
+      if (created?.id === invitation.id) setCreated(null);
+      void loadInvitations();
+    } catch (e) {
+      notify((e as Error).message, { kind: "fail" });
     }
   }
 
@@ -56,7 +74,7 @@ export function MembersSettings() {
       <h2 id="members-title">Members and roles</h2>
       <p className="muted">Owners and admins manage members; members run code; viewers only read.</p>
       {admin && (
-        <form className="card row" onSubmit={add} aria-label="Add member">
+        <form className="card row" onSubmit={invite} aria-label="Invite member">
           <label>
             Email <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
           </label>
@@ -68,17 +86,83 @@ export function MembersSettings() {
               ))}
             </select>
           </label>
-          <button className="primary" type="submit">
-            Add member
+          <button className="primary" type="submit" disabled={!email.trim()}>
+            Invite member
           </button>
         </form>
+      )}
+      {created?.accept_url && (
+        <div
+          className="card"
+          role="alert"
+          aria-label="Invitation link"
+          style={{ marginTop: 12, borderColor: "var(--warn)" }}
+        >
+          <p style={{ marginTop: 0 }}>
+            <strong>Invitation for {created.email} ({created.role})</strong>: the link is shown once; it was also sent
+            by email. It expires {formatTime(created.expires_at)} and works once.
+          </p>
+          <div className="row">
+            <code data-testid="invitation-link" style={{ userSelect: "all", wordBreak: "break-all" }}>
+              {created.accept_url}
+            </code>
+            <button
+              onClick={async () =>
+                (await copyText(created.accept_url!))
+                  ? notify("Copied to the clipboard.")
+                  : notify("Could not copy: select the link and copy it.", { kind: "fail" })
+              }
+            >
+              Copy
+            </button>
+            <button onClick={() => setCreated(null)}>Done</button>
+          </div>
+        </div>
       )}
       {error && (
         <p role="alert" className="error">
           {error}
         </p>
       )}
-      <table style={{ marginTop: 12 }}>
+      {admin && (
+        <>
+          <h3 id="invitations-title">Pending invitations</h3>
+          {invitations.length === 0 ? (
+            <p className="muted">No pending invitations.</p>
+          ) : (
+            <table aria-labelledby="invitations-title">
+              <thead>
+                <tr>
+                  <th>Email</th>
+                  <th>Role</th>
+                  <th>Invited by</th>
+                  <th>Expires</th>
+                  <th>
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {invitations.map((i) => (
+                  <tr key={i.id}>
+                    <td>{i.email}</td>
+                    <td>{i.role}</td>
+                    <td>{i.invited_by?.email ?? "–"}</td>
+                    <td>{formatTime(i.expires_at)}</td>
+                    <td>
+                      <button className="danger" onClick={() => revoke(i)} aria-label={`Revoke invitation of ${i.email}`}>
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h3 id="members-list-title">Members</h3>
+        </>
+      )}
+      <table style={{ marginTop: 12 }} aria-label="Members">
         <thead>
           <tr>
             <th>Email</th>
