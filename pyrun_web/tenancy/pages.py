@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
@@ -72,10 +73,21 @@ class AcceptInvitationView(View):
 RESET_MAILS_PER_HOUR = 3
 
 
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, also for active accounts that have no password yet (made by ``createtenant`` without one,
+    or by an older version's member API): the mailbox owner sets the first one, so they can log in to accept an
+    invitation. Accounts are all local here (no external identity provider owns a password)."""
+
+    def get_users(self, email):
+        return User.objects.filter(email__iexact=email.strip(), is_active=True)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's own reset view, with at most ``RESET_MAILS_PER_HOUR`` mails per address and hour, so nobody can flood
     someone's mailbox with it. The answer is the same whether a mail was sent or not (and whether the account
     exists)."""
+
+    form_class = PasswordResetForm
 
     def form_valid(self, form):
         email = form.cleaned_data["email"].strip().lower()

@@ -300,3 +300,21 @@ class TestPasswordReset(TenantTest):
         assert len(mailoutbox) == RESET_MAILS_PER_HOUR
         Client().post("/accounts/password-reset/", {"email": "viewer@example.com"})
         assert mailoutbox[-1].to == ["viewer@example.com"]
+
+    def test_an_account_without_a_password_can_set_its_first_one(self, mailoutbox):
+        # E.g. created by createtenant without --password: invited elsewhere, its owner must be able to log in.
+        self.t.viewer.set_unusable_password()
+        self.t.viewer.save()
+        Client().post("/accounts/password-reset/", {"email": "viewer@example.com"})
+        assert len(mailoutbox) == 1
+        link = re.search(r"http://testserver(/accounts/password-reset/\S+/\S+/)", mailoutbox[0].body).group(1)
+        client = Client()
+        form = client.get(link, follow=True)
+        data = {"new_password1": "first pass of mine 3", "new_password2": "first pass of mine 3"}
+        assert client.post(form.redirect_chain[-1][0], data).status_code == 302
+        assert Client().login(username="viewer@example.com", password="first pass of mine 3")
+
+    def test_inactive_accounts_get_no_mail(self, mailoutbox):
+        User.objects.filter(pk=self.t.viewer.pk).update(is_active=False)
+        Client().post("/accounts/password-reset/", {"email": "viewer@example.com"})
+        assert mailoutbox == []
