@@ -170,6 +170,31 @@ class TestPreHijack(InvitationTest):
             self.t.other_org.pk,
         }
 
+    def test_an_inviter_who_opens_their_own_link_gains_nothing_outside_their_org(self, mailoutbox):
+        # The link is shown to the inviter too: the attacker opens it and makes "Carol" with a password they know.
+        planted = self.invite("outsider", CAROL).json()["accept_url"]
+        attacker, _, response = self.accept_new_account(planted, ATTACKER_PASSWORD)
+        assert response.status_code == 302
+        # BigCorp invites Carol: the attacker, logged in as "Carol", has no BigCorp link (mailed to Carol only).
+        bigcorp_link = path_of(self.invite("admin", CAROL).json()["accept_url"])
+        assert bigcorp_link not in path_of(planted)
+        assert attacker.get("/api/v1/orgs/").json()["results"][0]["id"] == self.t.other_org.pk
+        assert len(attacker.get("/api/v1/orgs/").json()["results"]) == 1
+        # Carol cannot log in with a password she never chose: she takes her account back by mail.
+        carol = Client()
+        assert carol.get(bigcorp_link)["Location"].startswith("/login/")
+        carol.post("/accounts/password-reset/", {"email": CAROL})
+        reset = re.search(r"http://testserver(/accounts/password-reset/\S+/\S+/)", mailoutbox[-1].body).group(1)
+        form = carol.get(reset, follow=True)
+        data = {"new_password1": CAROL_PASSWORD, "new_password2": CAROL_PASSWORD}
+        assert carol.post(form.redirect_chain[-1][0], data).status_code == 302
+        assert carol.login(username=CAROL, password=CAROL_PASSWORD)
+        assert carol.post(bigcorp_link).status_code == 302
+        # The attacker's session and password are dead; BigCorp is Carol's alone.
+        assert attacker.get("/api/v1/orgs/").status_code in (401, 403)
+        assert not Client().login(username=CAROL, password=ATTACKER_PASSWORD)
+        assert self.t.org.pk in [o["id"] for o in carol.get("/api/v1/orgs/").json()["results"]]
+
 
 class TestAcceptPage(InvitationTest):
     def test_new_account_sets_own_password_logs_in_and_lands_in_the_org(self):
