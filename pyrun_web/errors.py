@@ -34,6 +34,12 @@ ERRORS: dict[str, ErrorDef] = {
     "auth:user:role-required": ErrorDef(403, "This needs the {role} role or higher in {org}."),
     "auth:user:no-membership": ErrorDef(403, "You are not a member of any organisation."),
     "auth:user:login-locked": ErrorDef(429, "Too many failed logins for this account; try again in {minutes} minutes."),
+    "auth:user:login-address-locked": ErrorDef(
+        429, "Too many failed logins from your network address; try again in {minutes} minutes."
+    ),
+    "auth:user:login-delayed": ErrorDef(
+        429, "Too many failed logins for this account from elsewhere; try again in {seconds} seconds."
+    ),
     "tenancy:user:last-owner": ErrorDef(409, "An organisation needs at least one owner."),
     "tenancy:user:owner-only": ErrorDef(403, "Only an owner can grant or remove the owner role."),
     "tenancy:user:already-member": ErrorDef(409, "{email} is already a member of {org}."),

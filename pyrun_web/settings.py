@@ -274,10 +274,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("PYRUN_MAX_REQUEST_BYTES", default=100 * 1
 PYRUN_TERMINAL_IDLE_SECONDS = env.float("PYRUN_TERMINAL_IDLE_SECONDS", default=15 * 60)
 
 # --- Auth, API -----------------------------------------------------------------------------------------
+# Failed logins (pyrun_web/login_throttle.py): `failures` per account and client address lock that pair,
+# `address_failures` per address lock the address, and past `failures` per account each new one delays the
+# next try from addresses the account never logged in from (up to `max_delay_seconds`); all for the window.
 LOGIN_THROTTLE = {
     "failures": env.int("PYRUN_LOGIN_MAX_FAILURES", default=5),
+    "address_failures": env.int("PYRUN_LOGIN_MAX_FAILURES_PER_ADDRESS", default=20),
+    "max_delay_seconds": env.int("PYRUN_LOGIN_MAX_DELAY_SECONDS", default=30),
     "window_seconds": env.int("PYRUN_LOGIN_LOCKOUT_SECONDS", default=300),
 }
+# Behind a reverse proxy, the client's address is the last X-Forwarded-For entry (the one the proxy appended).
+PYRUN_BEHIND_PROXY = env.bool("PYRUN_BEHIND_PROXY", default=False)
 API_TOKEN_TOUCH_SECONDS = 60  # last_used_at is written at most this often per token
 # An invitation link (POST /api/v1/invitations/) works this many days, once.
 PYRUN_INVITATION_DAYS = env.int("PYRUN_INVITATION_DAYS", default=7)

@@ -22,6 +22,7 @@ urlpatterns = [
         "accounts/password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
     ),
     path("ops/", include("ops.urls")),  # the operator dashboard (staff only)
+    path("admin/login/", views.admin_login, name="admin-login"),  # the admin's own login, behind the login throttle
     path("admin/", admin.site.urls),
     path("api/v1/", include("pyrun_web.api_urls")),
     re_path(r"^api/", json_not_found),
