@@ -14,7 +14,7 @@ from ops.usage import build_minutes_used, jobs_holding_a_slot, org_usage
 from pyrun_web.audit.models import Action, Via
 from pyrun_web.audit.services import record
 from pyrun_web.tenancy import services
-from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership, Organization, User
+from pyrun_web.tenancy.models import ApiToken, CloudAccount, Invitation, Membership, Organization, User
 
 
 @admin.register(User)
@@ -204,6 +204,35 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         revoked = sum(services.revoke_token(token, by=request.user, via=Via.ADMIN) for token in queryset)
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "org", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = [
+        "role",
+        "org",
+        ("accepted_at", admin.EmptyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["email", "org__slug", "invited_by__email"]
+    list_select_related = ["org", "invited_by"]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # invitations are made where their link can be shown once: the API and the IDE
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoke instead (audited); a used or revoked invitation stays listed
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke(self, request, queryset) -> None:
+        revoked = sum(services.revoke_invitation(i, by=request.user, via=Via.ADMIN) for i in queryset)
+        self.message_user(request, f"Revoked {revoked} invitation(s).", messages.SUCCESS)
 
 
 class CloudAccountForm(forms.ModelForm):

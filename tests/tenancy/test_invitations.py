@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from pyrun_web.audit.models import Action, AuditEntry
@@ -343,3 +344,22 @@ class TestPasswordReset(TenantTest):
         User.objects.filter(pk=self.t.viewer.pk).update(is_active=False)
         Client().post("/accounts/password-reset/", {"email": "viewer@example.com"})
         assert mailoutbox == []
+
+
+class TestAdmin(InvitationTest):
+    def test_operators_list_and_revoke_never_see_a_token(self, client):
+        body = self.invite("admin", "new@example.com").json()
+        staff = self.t.owner
+        staff.is_staff = staff.is_superuser = True
+        staff.save()
+        client.force_login(staff)
+        url = reverse("admin:tenancy_invitation_changelist")
+        page = client.get(url).content.decode()
+        assert "new@example.com" in page and Invitation.objects.get().token_hash not in page
+        detail = client.get(reverse("admin:tenancy_invitation_change", args=[body["id"]])).content.decode()
+        assert Invitation.objects.get().token_hash not in detail
+        response = client.post(url, {"action": "revoke", "_selected_action": [body["id"]]}, follow=True)
+        assert "Revoked 1 invitation(s)." in response.content.decode()
+        entry = AuditEntry.objects.get(action=Action.INVITATION_REVOKED)
+        assert (entry.actor, entry.via) == (staff, "admin")
+        assert Client().get(path_of(body["accept_url"])).status_code == 410
