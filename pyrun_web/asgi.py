@@ -1,6 +1,5 @@
 import logging
 import os
-import re
 
 from django.core.asgi import get_asgi_application
 
@@ -11,6 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from pyrun_web import redaction  # noqa: E402
 from pyrun_web.routing import websocket_urlpatterns  # noqa: E402
 from pyrun_web.ws_auth import PyrunAuthMiddlewareStack  # noqa: E402
 from workspaces.uploads import UploadBodyLimit  # noqa: E402
@@ -27,18 +27,9 @@ class BrowserOriginValidator(OriginValidator):
         return parsed_origin is None or super().valid_origin(parsed_origin)
 
 
-class RedactTokens(logging.Filter):
-    """Browsers can only pass a websocket token in the query string: keep it out of access logs."""
-
-    _token = re.compile(r"(token=)[^&\s\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(self._token.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+# uvicorn set up its own handlers before importing this module: keep keys (``?token=pyr_…`` on websocket
+# URLs) out of its access and error logs too, not only out of the handlers of settings.LOGGING.
+redaction.install("uvicorn", "uvicorn.error", "uvicorn.access", logging.getLogger())
 
 application = ProtocolTypeRouter(
     {

@@ -1,9 +1,11 @@
 """Who is on the other end of a websocket, and what they may do with the object it is about.
 
-Browsers authenticate with their session cookie (Channels' ``AuthMiddlewareStack``); API clients and the
-CLI with an API token, as ``Authorization: Token <key>`` or ``?token=<key>`` (browsers cannot set headers
-on a websocket). A presented token wins over a session; a bad one makes the caller anonymous, as in the
-REST API. The middleware sets ``scope["user"]`` and ``scope["api_token"]`` (None without a token).
+Browsers authenticate with their session cookie (Channels' ``AuthMiddlewareStack``): the IDE
+(``frontend/src/ws/``) never puts a key in a socket URL, so no short-lived ticket is needed for it. API clients
+and the CLI use an API token, as ``Authorization: Token <key>`` or ``?token=<key>`` (for clients that cannot set
+headers on a websocket); a key in a URL is redacted from every log (``pyrun_web.redaction``). A presented
+token wins over a session; a bad one makes the caller anonymous, as in the REST API. The middleware sets
+``scope["user"]`` and ``scope["api_token"]`` (None without a token).
 
 Refusals accept the socket and close it at once with a code, because closing before accepting makes the
 server answer a bare HTTP 403 and the client never sees why. The close reason is the error id.

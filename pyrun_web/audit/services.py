@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 
 from pyrun_web.audit.models import Action, AuditEntry, Via
+from pyrun_web.redaction import redact_keys
 
 # Values under these keys are never stored, whatever the caller passes: only the fact that they were set.
 SECRET_KEYS = frozenset({"access_key_id", "secret_access_key", "external_id", "key", "key_hash", "password", "env"})
@@ -21,6 +22,8 @@ def scrub(value: Any) -> Any:
         return {str(k): MASK if _is_secret(str(k)) and v not in (None, "") else scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [scrub(v) for v in value]
+    if isinstance(value, str):
+        return redact_keys(value)  # an API key in any text (a URL, an error) keeps only its public prefix
     return value
 
 
@@ -55,13 +58,13 @@ def record(
         actor_repr = str(user) if user is not None else (command_user() if via == Via.COMMAND else "")
     return AuditEntry.objects.create(
         actor=user,
-        actor_repr=actor_repr[:254],
+        actor_repr=redact_keys(actor_repr)[:254],
         via=Via(via),
         action=Action(action),
         org=org,
         org_repr=getattr(org, "slug", "") or "",
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None and target.pk is not None else "",
-        target_repr=str(target)[:200] if target is not None else "",
+        target_repr=redact_keys(str(target))[:200] if target is not None else "",
         details=scrub(details or {}),
     )

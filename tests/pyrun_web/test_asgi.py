@@ -1,7 +1,8 @@
 import asyncio
 import logging
 
-from pyrun_web.asgi import BrowserOriginValidator, RedactTokens
+from pyrun_web.asgi import BrowserOriginValidator
+from pyrun_web.redaction import RedactTokens
 
 
 def _connects(origin: bytes | None) -> bool:
