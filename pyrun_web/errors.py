@@ -37,6 +37,11 @@ ERRORS: dict[str, ErrorDef] = {
     "auth:user:login-address-locked": ErrorDef(
         429, "Too many failed logins from your network address; try again in {minutes} minutes."
     ),
+    "auth:user:token-outlives-parent": ErrorDef(
+        400,
+        "A token cannot create a token that outlives it: this one expires at {expires_at}. Ask for fewer days, "
+        "leave expires_in_days out (the new token then expires with this one), or create it while logged in.",
+    ),
     "auth:user:login-delayed": ErrorDef(
         429, "Too many failed logins for this account from elsewhere; try again in {seconds} seconds."
     ),

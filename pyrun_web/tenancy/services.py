@@ -106,14 +106,38 @@ def remove_member(membership: Membership, by: Membership, *, via: Via = Via.API)
 
 
 @transaction.atomic
-def issue_token(membership: Membership, name: str, expires_in_days: int | None = None, *, via: Via = Via.API):
+def issue_token(
+    membership: Membership,
+    name: str,
+    expires_in_days: int | None = None,
+    *,
+    via: Via = Via.API,
+    minted_by: ApiToken | None = None,
+):
+    """A new token for the member themself (there is no way to mint one for someone else).
+
+    A token never carries more than its member's role: it acts with the membership's role at each request, so
+    a token mints only tokens of the same user, org and role. ``minted_by`` (the token the request came with)
+    also bounds the lifetime: a token cannot mint one that outlives it; without ``expires_in_days`` the new
+    token expires with it.
+    """
     expires = timedelta(days=expires_in_days) if expires_in_days else None
+    if minted_by is not None and minted_by.expires_at is not None:
+        if expires is None:
+            expires = minted_by.expires_at - timezone.now()
+        elif timezone.now() + expires > minted_by.expires_at:
+            raise PyrunError("auth:user:token-outlives-parent", expires_at=minted_by.expires_at.isoformat())
     token, key = ApiToken.issue(user=membership.user, org=membership.org, name=name, expires_in=expires)
+    if minted_by is not None and minted_by.expires_at is not None and token.expires_at > minted_by.expires_at:
+        token.expires_at = minted_by.expires_at  # "expires with it", to the microsecond
+        token.save(update_fields=["expires_at"])
     details = {
         "user": membership.user.email,
         "name": name,
         "expires_at": token.expires_at and token.expires_at.isoformat(),
     }
+    if minted_by is not None:
+        details["minted_by"] = minted_by.prefix
     record(Action.TOKEN_CREATED, actor=membership.user, via=via, target=token, details=details)
     return token, key
 

@@ -156,7 +156,9 @@ class InvitationViewSet(TenantCreateListRetrieveDestroyViewSet):
 class ApiTokenViewSet(TenantCreateListRetrieveDestroyViewSet):
     """Your API tokens in the current org. The key is shown once, at creation; delete revokes.
 
-    Admins see and revoke every token of the org with ``?all=true``.
+    Admins see and revoke every token of the org with ``?all=true``. A token is always created for the caller
+    (nobody mints one for someone else) and acts with the caller's role in this org, whatever it is at each
+    request. Created with a token, it expires no later than that token (400 auth:user:token-outlives-parent).
     """
 
     serializer_class = ApiTokenSerializer
@@ -177,7 +179,10 @@ class ApiTokenViewSet(TenantCreateListRetrieveDestroyViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, key = services.issue_token(
-            self.membership, serializer.validated_data["name"], serializer.validated_data.get("expires_in_days")
+            self.membership,
+            serializer.validated_data["name"],
+            serializer.validated_data.get("expires_in_days"),
+            minted_by=request.auth if isinstance(request.auth, ApiToken) else None,  # no token outlives its minter
         )
         token.key = key
         return Response(NewApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)
