@@ -11,7 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from jobs.models import Job
-from pyrun_web.tenancy.models import ApiToken, CloudAccount, Membership
+from pyrun_web.tenancy.models import ApiToken, CloudAccount, Invitation, Membership
 from runtimes.models import Runtime
 from tests.tenants import Tenants
 from workspaces.services import create_workspace
@@ -27,6 +27,11 @@ def _runtime(t: Tenants):
 
 def _job(t: Tenants):
     return Job.objects.create(org=t.org, workspace=_workspace(t), entrypoint="main.py", backend="lithops-localhost")
+
+
+def _invitation(t: Tenants):
+    token_hash = f"{Invitation.objects.count():064x}"
+    return Invitation.objects.create(org=t.org, email="carol@example.com", token_hash=token_hash)
 
 
 OBJECT_FACTORIES = {
@@ -45,6 +50,7 @@ OBJECT_FACTORIES = {
     "runtime": lambda t: _runtime(t).pk,
     "job": lambda t: _job(t).pk,
     "workspace-runs": lambda t: _workspace(t).pk,
+    "invitation": lambda t: _invitation(t).pk,
 }
 
 
