@@ -3,7 +3,8 @@
 Browsers cannot set headers on a websocket, so API clients may pass their key as ``?token=pyr_…`` in the URL,
 and URLs are what servers log: uvicorn's access log, and its error log when a handshake fails. The filter
 here rewrites a record before any handler formats it: every ``pyr_…`` key (even a wrong one) and every value
-of a ``token=`` / ``ticket=`` query parameter becomes ``[redacted]``.
+of a ``token=`` / ``ticket=`` query parameter becomes ``[redacted]``, and so does the secret part of an
+invitation or password-reset link (``/invitations/accept/<token>/``, ``/accounts/password-reset/<uid>/<token>/``).
 
 Where it is installed:
 
@@ -27,13 +28,15 @@ REDACTED = "[redacted]"
 _KEY = re.compile(r"(?<![A-Za-z0-9])pyr_[A-Za-z0-9_\-]*")
 _FULL_KEY = re.compile(r"(?<![A-Za-z0-9])(pyr_[0-9a-f]{8}_)[A-Za-z0-9_\-]+")
 _QUERY = re.compile(r"(?i)((?:^|[?&;\s\"'])(?:token|access_token|ticket)=)[^&\s\"'#]+")
+# Links that are credentials themselves, as they appear in access logs: an invitation, a password reset.
+_LINK = re.compile(r"(/invitations/accept/|/accounts/password-reset/[A-Za-z0-9_\-]+/)(?!set-password/)[^/\s\"'?#]+")
 
 
 def redact(text: str) -> str:
     """``text`` with every key and ``token=`` query value replaced by ``[redacted]``."""
-    if "pyr_" not in text and "=" not in text:
+    if "pyr_" not in text and "=" not in text and "/invitations/" not in text and "/password-reset/" not in text:
         return text
-    return _KEY.sub(REDACTED, _QUERY.sub(r"\1" + REDACTED, text))
+    return _LINK.sub(r"\1" + REDACTED, _KEY.sub(REDACTED, _QUERY.sub(r"\1" + REDACTED, text)))
 
 
 def redact_keys(text: str) -> str:

@@ -172,3 +172,17 @@ def test_the_audit_log_keeps_only_a_keys_public_prefix(tenants):
     for entry in AuditEntry.objects.all():
         stored = f"{entry.actor_repr} {entry.target_repr} {entry.details}"
         assert new_key not in stored and key not in stored
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ('"GET /invitations/accept/Zm9vYmFyLXNlY3JldA_x-1/ HTTP/1.1" 200', "Zm9vYmFyLXNlY3JldA_x-1"),
+        ('"GET /accounts/password-reset/MQ/cb1b2c-4f1d2e3c4b5a69788796a5b4c3d2e1f0/ HTTP/1.1" 302', "cb1b2c-4f1d2e"),
+    ],
+)
+def test_invitation_and_password_reset_links_are_redacted_from_access_lines(line, secret):
+    cleaned = redact(line)
+    assert secret not in cleaned and "[redacted]" in cleaned
+    kept = '"GET /accounts/password-reset/MQ/set-password/ HTTP/1.1" 200'  # Django's own step: no secret in it
+    assert redact(kept) == kept
