@@ -273,7 +273,9 @@ def check_invitation(token: str) -> Invitation:
 def accept_invitation(token: str, user: User) -> Membership:
     """``user`` (who must own the invited email) joins the org; the link is used up."""
     invitation = check_invitation(token)
-    invitation = Invitation.objects.select_for_update().select_related("org", "invited_by").get(pk=invitation.pk)
+    # Only the invitation row is locked: PostgreSQL cannot lock the nullable side of the inviter join.
+    locked = Invitation.objects.select_for_update(of=("self",)).select_related("org", "invited_by")
+    invitation = locked.get(pk=invitation.pk)
     if invitation.status != Invitation.Status.PENDING:  # someone else used it meanwhile
         raise PyrunError("tenancy:user:invitation-used", status=invitation.status.label.lower())
     if user.email.lower() != invitation.email:
