@@ -580,14 +580,14 @@ def _preexec(limits: ResourceLimits, cgroup: cgroups.SandboxCgroup | None, tty: 
 
 def status() -> dict[str, object]:
     """The walls on this host, for ``health/`` (staff) and the operator console."""
-    bwrap = bwrap_executable()
+    bwrap, net, groups = bwrap_executable(), network.status(), cgroups.status()
     return {
         "bwrap": bool(bwrap),
-        "network": network.status(),
-        "cgroups": cgroups.status(),
+        "network": net,
+        "cgroups": groups,
         "seccomp": bool(_seccomp_program()),
         "unsafe_single_user": settings.PYRUN_UNSAFE_SINGLE_USER,
-        "ok": bool(bwrap) and network.status()["ok"] and cgroups.status()["pids"] != "unavailable",
+        "ok": bool(bwrap) and net["ok"] and groups["pids"] != "unavailable",
     }
 
 

@@ -69,8 +69,8 @@ TOOL_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 @dataclass(frozen=True)
 class NetworkAccess:
-    """What one sandbox may reach beyond the internet: ``allow`` holds CIDRs or ``host:port`` / ``tcp://host:port``
-    addresses (a job's own Dask scheduler)."""
+    """What one sandbox may reach beyond the internet: ``allow`` holds ``host:port`` / ``tcp://host:port``
+    endpoints (a job's own Dask scheduler: that port of that host only) or CIDRs (all of them)."""
 
     mode: str = ""  # "" = the deployment's PYRUN_SANDBOX_NETWORK
     allow: Sequence[str] = field(default_factory=tuple)
@@ -110,7 +110,8 @@ def check_mode(mode: str) -> str:
 
 
 def tools_missing() -> list[str]:
-    """The host programs ``filtered`` needs and this host lacks."""
+    """The host programs ``filtered`` needs and this host lacks (looked for each time: an operator may install
+    them while the platform runs)."""
     return [tool for tool in ("slirp4netns", "nft", "nsenter") if shutil.which(tool, path=TOOL_ENV["PATH"]) is None]
 
 
@@ -120,7 +121,9 @@ def attach(child_pid: int, access: NetworkAccess) -> AttachedNetwork:
     missing = tools_missing()
     if missing:
         raise PyrunError("sandbox:platform:network-tools-missing", tools=", ".join(missing))
-    rules = ruleset(always_denied_networks(), allowed_networks(access.allow), private_networks())
+    always_denied, private = platform_networks()
+    networks, endpoints = allowed_destinations(access.allow)
+    rules = ruleset(always_denied, networks, private, endpoints)
     ready_r, ready_w = os.pipe()
     exit_r, exit_w = os.pipe()
     # By path, not by pid: given a pid, slirp4netns also joins that process's user namespace, which with
@@ -212,10 +215,16 @@ def _load_rules(child_pid: int, rules: str, userns: int | None) -> None:
         raise PyrunError("sandbox:platform:network-failed", detail=(done.stderr or done.stdout).strip()[-500:])
 
 
-def ruleset(always_denied: Iterable[str], allowed: Iterable[str], private: Iterable[str]) -> str:
+def ruleset(
+    always_denied: Iterable[str],
+    allowed: Iterable[str],
+    private: Iterable[str],
+    endpoints: Iterable[tuple[str, int]] = (),
+) -> str:
     """The nftables table loaded inside a sandbox's namespace, in this order: its own loopback and DNS
-    accepted; ``always_denied`` rejected; ``allowed`` accepted; ``private`` rejected; the rest (the internet)
-    accepted. Rejected, not dropped: a connect fails at once (EHOSTUNREACH) instead of hanging."""
+    accepted; ``always_denied`` rejected; ``allowed`` networks and ``endpoints`` (address, TCP port) accepted;
+    ``private`` rejected; the rest (the internet) accepted. Rejected, not dropped: a connect fails at once
+    (EHOSTUNREACH) instead of hanging."""
     reject = "reject with icmpx type admin-prohibited"
     lines = [
         "table inet pyrun_sandbox {",
@@ -224,16 +233,22 @@ def ruleset(always_denied: Iterable[str], allowed: Iterable[str], private: Itera
         '    oifname "lo" accept',
         f"    ip daddr {DNS_SERVER} meta l4proto {{ tcp, udp }} th dport 53 accept",
     ]
-    for networks, verdict in ((always_denied, reject), (allowed, "accept"), (private, reject)):
-        v4, v6 = _split(networks)
-        if v4:
-            lines.append(f"    ip daddr {{ {', '.join(v4)} }} {verdict}")
-        if v6:
-            lines.append(f"    ip6 daddr {{ {', '.join(v6)} }} {verdict}")
+    lines += _daddr_rules(always_denied, reject)
+    lines += _daddr_rules(allowed, "accept")
+    for address, port in sorted(set(endpoints)):
+        family = "ip" if ipaddress.ip_address(address).version == 4 else "ip6"
+        lines.append(f"    {family} daddr {address} tcp dport {port} accept")
+    lines += _daddr_rules(private, reject)
     # slirp4netns gives no IPv6 unless asked; should a route appear, only global unicast may leave.
     lines.append(f"    meta nfproto ipv6 ip6 daddr != 2000::/3 {reject}")
     lines += ["  }", "}", ""]
     return "\n".join(lines)
+
+
+def _daddr_rules(networks: Iterable[str], verdict: str) -> list[str]:
+    v4, v6 = _split(networks)
+    rules = [f"    ip daddr {{ {', '.join(v4)} }} {verdict}"] if v4 else []
+    return rules + ([f"    ip6 daddr {{ {', '.join(v6)} }} {verdict}"] if v6 else [])
 
 
 def _split(networks: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -243,64 +258,70 @@ def _split(networks: Iterable[str]) -> tuple[list[str], list[str]]:
     return [str(n) for n in collapsed_v4], [str(n) for n in collapsed_v6]
 
 
-def allowed_networks(extra: Iterable[str] = ()) -> list[str]:
-    """The operator's ``PYRUN_SANDBOX_ALLOW_CIDRS`` plus ``extra`` (CIDRs or addresses of the sandbox's own)."""
+def allowed_destinations(extra: Iterable[str] = ()) -> tuple[list[str], list[tuple[str, int]]]:
+    """``(networks, endpoints)`` a sandbox may reach although they are private: the operator's
+    ``PYRUN_SANDBOX_ALLOW_CIDRS`` (whole networks) and ``extra``, whose ``host:port`` items open that port of
+    that host only (a tenant chooses them: one scheduler, not a whole private host)."""
     networks: list[str] = []
-    for item in [*settings.PYRUN_SANDBOX_ALLOW_CIDRS, *extra]:
-        networks += _networks_of(item)
-    return networks
+    endpoints: list[tuple[str, int]] = []
+    for item in settings.PYRUN_SANDBOX_ALLOW_CIDRS:
+        networks += _addresses_of(item)[0]
+    for item in extra:
+        found, port = _addresses_of(item)
+        if port is None:
+            networks += found
+        else:
+            endpoints += [(str(ipaddress.ip_network(net).network_address), port) for net in found]
+    return networks, endpoints
 
 
-def _networks_of(item: str) -> list[str]:
-    """A CIDR as is; an address or ``scheme://host:port`` as the host's addresses (resolved now)."""
+def _addresses_of(item: str) -> tuple[list[str], int | None]:
+    """A CIDR as is; an address or ``[scheme://]host[:port]`` as the host's addresses (resolved now) and the
+    port, if any."""
     item = item.strip()
     if not item:
-        return []
+        return [], None
     with contextlib.suppress(ValueError):
-        return [str(ipaddress.ip_network(item, strict=False))]
-    host = urlsplit(item if "://" in item else f"//{item}").hostname
+        return [str(ipaddress.ip_network(item, strict=False))], None
+    parts = urlsplit(item if "://" in item else f"//{item}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        return [], None
     if not host:
-        return []
+        return [], None
     with contextlib.suppress(ValueError):
-        return [str(ipaddress.ip_network(host))]
+        return [str(ipaddress.ip_network(host))], port
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except OSError:
-        return []
-    return sorted({str(ipaddress.ip_network(info[4][0])) for info in infos})
+        return [], port
+    return sorted({str(ipaddress.ip_network(info[4][0])) for info in infos}), port
 
 
-def always_denied_networks() -> list[str]:
-    """What no allow list opens: special-purpose ranges, this host's own addresses and the platform's services
-    (looked up now: a service may move)."""
-    networks = [*ALWAYS_DENIED, *(net for net in _host_networks() if _is_single_address(net))]
-    for url in service_urls():
-        networks += _networks_of(url)
-    return networks
+_PLATFORM_NETWORKS_TTL_S = 10.0
+_platform_networks_cache: tuple[float, tuple[list[str], list[str]]] = (0.0, ([], []))
 
 
-def private_networks() -> list[str]:
-    """Closed unless allowed: private ranges and the subnets this host is on (the platform's neighbours)."""
-    return [*PRIVATE, *(net for net in _host_networks() if not _is_single_address(net))]
+def platform_networks() -> tuple[list[str], list[str]]:
+    """``(always_denied, private)``. Always denied, whatever is allowed: special-purpose ranges, this host's
+    own addresses and the platform's services. Private, closed unless allowed: private ranges and the subnets
+    this host is on (the platform's neighbours). Looked up again every few seconds (interfaces come and go, a
+    service may move), not on every sandbox start: DNS lookups do not belong on a job's start-up path."""
+    global _platform_networks_cache
+    looked_at, found = _platform_networks_cache
+    if time.monotonic() - looked_at > _PLATFORM_NETWORKS_TTL_S:
+        host = _read_host_networks()
+        always = [*ALWAYS_DENIED, *(net for net in host if _is_single_address(net))]
+        for url in service_urls():
+            always += _addresses_of(url)[0]
+        found = (always, [*PRIVATE, *(net for net in host if not _is_single_address(net))])
+        _platform_networks_cache = (time.monotonic(), found)
+    return found
 
 
 def _is_single_address(network: str) -> bool:
     return ipaddress.ip_network(network).num_addresses == 1
-
-
-_HOST_NETWORKS_TTL_S = 10.0
-_host_networks_cache: tuple[float, tuple[str, ...]] = (0.0, ())
-
-
-def _host_networks() -> tuple[str, ...]:
-    """This host's own addresses and the subnets it is directly on (the platform's neighbours); looked up
-    again every few seconds, as interfaces come and go (a Docker bridge, a VPN)."""
-    global _host_networks_cache
-    looked_at, networks = _host_networks_cache
-    if time.monotonic() - looked_at > _HOST_NETWORKS_TTL_S:
-        networks = _read_host_networks()
-        _host_networks_cache = (time.monotonic(), networks)
-    return networks
 
 
 def _read_host_networks() -> tuple[str, ...]:
