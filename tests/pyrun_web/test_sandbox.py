@@ -16,7 +16,6 @@ import pytest
 from django.conf import settings
 
 from pyrun_web import sandbox
-from pyrun_web.errors import PyrunError
 from pyrun_web.sandbox import ResourceLimits, SandboxSpec
 
 pytestmark = pytest.mark.skipif(sandbox.bwrap_executable() is None, reason="bwrap (Debian bubblewrap) not installed")
@@ -237,15 +236,6 @@ def test_binds_that_would_expose_the_data_dir_are_refused(workdir):
             sandbox.build_argv(SandboxSpec(argv=["true"], workdir=workdir, ro_binds=[path]))
     with pytest.raises(ValueError, match="expose"):
         sandbox.build_argv(SandboxSpec(argv=["true"], workdir=Path(settings.DATA_DIR)))
-
-
-def test_without_bwrap_refuses_by_default(workdir, monkeypatch, settings):
-    monkeypatch.setattr(sandbox, "bwrap_executable", lambda: None)
-    settings.PRODUCTION = False
-    settings.PYRUN_UNSAFE_SINGLE_USER = False
-    with pytest.raises(PyrunError) as error:
-        sandbox.popen(SandboxSpec(argv=["true"], workdir=workdir))
-    assert error.value.id == "sandbox:platform:bwrap-missing"
 
 
 def test_without_bwrap_the_single_user_opt_out_falls_back_with_a_warning(workdir, monkeypatch, settings, caplog):
