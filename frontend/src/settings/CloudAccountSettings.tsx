@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
-import { copyText } from "../clipboard";
+import { CopyButton } from "./CopyButton";
 import type { CloudAccount } from "../api/types";
 import { formatTime, useApp } from "../app";
 
@@ -52,9 +52,6 @@ export function CloudAccountSettings() {
     }
   }
 
-  const copy = async (text: string, what: string) =>
-    (await copyText(text)) ? notify(`${what} copied to the clipboard.`) : notify(`Could not copy: select the ${what.toLowerCase()} and copy it.`, { kind: "fail" });
-
   const field = (name: string, label: string, type = "text", help = "") => (
     <>
       <label htmlFor={`cloud-${name}`}>{label}</label>
@@ -88,9 +85,7 @@ export function CloudAccountSettings() {
                 {account ? (
                   <span className="row">
                     <code id="cloud-external_id" aria-label="External id">{account.external_id}</code>
-                    <button type="button" onClick={() => void copy(account.external_id, "External id")}>
-                      Copy
-                    </button>
+                    <CopyButton text={account.external_id} what="external id" label="External id" />
                   </span>
                 ) : (
                   <span className="help">Set by the platform, one per organisation: shown once the account is saved.</span>
@@ -107,9 +102,9 @@ export function CloudAccountSettings() {
             <div className="trust-policy">
               <p className="row">
                 <strong>Trust policy</strong>
-                <button type="button" onClick={() => void copy(JSON.stringify(account.trust_policy, null, 2), "Trust policy")}>
+                <CopyButton text={JSON.stringify(account.trust_policy, null, 2)} what="trust policy" label="Trust policy">
                   Copy trust policy
-                </button>
+                </CopyButton>
               </p>
               <p className="muted">
                 The platform always assumes the role with this external id; the role must require it, or any other customer of the platform could use it.{" "}

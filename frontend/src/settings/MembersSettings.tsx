@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
 import type { Invitation, Member, Role } from "../api/types";
 import { formatTime, useApp } from "../app";
-import { copyText } from "../clipboard";
+import { CopyButton } from "./CopyButton";
 
 const ROLES: Role[] = ["owner", "admin", "member", "viewer"];
 
@@ -106,15 +106,7 @@ export function MembersSettings() {
             <code data-testid="invitation-link" style={{ userSelect: "all", wordBreak: "break-all" }}>
               {created.accept_url}
             </code>
-            <button
-              onClick={async () =>
-                (await copyText(created.accept_url!))
-                  ? notify("Copied to the clipboard.")
-                  : notify("Could not copy: select the link and copy it.", { kind: "fail" })
-              }
-            >
-              Copy
-            </button>
+            <CopyButton text={created.accept_url!} what="link" />
             <button onClick={() => setCreated(null)}>Done</button>
           </div>
         </div>

@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
 import type { ApiToken } from "../api/types";
 import { formatTime, useApp } from "../app";
-import { copyText } from "../clipboard";
+import { CopyButton } from "./CopyButton";
 
 export function TokensSettings() {
   const { notify } = useApp();
@@ -69,15 +69,7 @@ export function TokensSettings() {
             <code data-testid="new-token" style={{ userSelect: "all" }}>
               {created.key}
             </code>
-            <button
-              onClick={async () =>
-                (await copyText(created.key!))
-                  ? notify("Copied to the clipboard.")
-                  : notify("Could not copy: select the key and copy it.", { kind: "fail" })
-              }
-            >
-              Copy
-            </button>
+            <CopyButton text={created.key!} what="key" />
             <button onClick={() => setCreated(null)}>Done</button>
           </div>
         </div>
