@@ -52,7 +52,7 @@ from monitoring.injection import inject
 from monitoring.samples import ProcessTreeSampler
 from pyrun_web import sandbox
 from pyrun_web.errors import PyrunError
-from pyrun_web.sandbox import ResourceLimits, SandboxSpec, env_policy
+from pyrun_web.sandbox import ResourceLimits, SandboxSpec
 from pyrun_web.sandbox.network import NetworkAccess
 
 logger = logging.getLogger(__name__)
@@ -207,8 +207,8 @@ class Supervisor:
         log: JobLog,
         process: sandbox.SandboxProcess,
         max_seconds: int,
-        ingest: EventIngest | None = None,
-        disk: DiskQuota | None = None,
+        ingest: EventIngest | None,
+        disk: DiskQuota,
     ) -> None:
         self.job = job
         self.log = log
@@ -221,7 +221,7 @@ class Supervisor:
         self.queue: queue.Queue = queue.Queue()
         self.decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in (STDOUT, STDERR)}
         self.open_streams = {STDOUT, STDERR}
-        self.disk = disk or DiskQuota(Path("."), None, None)
+        self.disk = disk
 
     def run(self) -> Outcome:
         readers = [
@@ -601,7 +601,7 @@ def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter
         runtime_prefixes=runtime.interpreter_prefixes,
         ro_binds=[*plan.ro_binds, *agent.ro_binds],
         rw_binds=agent.rw_binds,
-        env=job_env(job, runtime, plan, agent, log),
+        env=job_env(job, runtime, plan, agent),
         limits=limits,
         network=NetworkAccess(allow=tuple(plan.network_allow)),
         root=runtime.sandbox_root,
@@ -615,14 +615,11 @@ def _run_planned(job: Job, log: JobLog, scratch: Path, runtime: Any, interpreter
             ingest.close()
 
 
-def job_env(job: Job, runtime: Any, plan: LaunchPlan, agent: Any, log: JobLog | None = None) -> dict[str, str]:
+def job_env(job: Job, runtime: Any, plan: LaunchPlan, agent: Any) -> dict[str, str]:
     """The job's variables: the image's ``ENV`` (image runtimes), then the user's, then the plan's and the
     agent's, which win (reserved names are refused at creation anyway); an image's PYTHONPATH stays after the
-    agent's. Loader and libc variables of an image built before builds refused them are left out."""
-    image_env = {name: value for name, value in runtime.image_env.items() if not env_policy.is_refused(name)}
-    if log is not None and (dropped := sorted(set(runtime.image_env) - set(image_env))):
-        log.system(f"Left out of the image's environment: {', '.join(dropped)} ({env_policy.REASON})")
-    env = {**image_env, **job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"}
+    agent's."""
+    env = {**runtime.image_env, **job.env, **plan.env, **agent.env, "PYTHONUNBUFFERED": "1"}
     image_path = runtime.image_env.get("PYTHONPATH")
     if image_path and "PYTHONPATH" in agent.env:
         env["PYTHONPATH"] = f"{agent.env['PYTHONPATH']}:{image_path}"

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from pyrun_web.errors import PyrunError
+from pyrun_web.sandbox import env_policy
 from pyrun_web.tenancy.models import Organization, TenantModel, TenantQuerySet
 from runtimes import events
 from runtimes.builders.base import BuildResult
@@ -157,8 +158,10 @@ class Runtime(TenantModel):
 
     @property
     def image_env(self) -> dict[str, str]:
-        """The environment the image declares (``ENV`` lines: PATH and the like), for jobs run in it."""
-        return dict(self.extra.get("image_env") or {})
+        """The environment the image declares (``ENV`` lines: PATH and the like), for jobs and terminals run in
+        it. Builds refuse loader and libc variables; one of an image built before that is left out here."""
+        declared = self.extra.get("image_env") or {}
+        return {name: value for name, value in declared.items() if not env_policy.is_refused(name)}
 
     @property
     def build_seconds(self) -> float | None:

@@ -91,3 +91,10 @@ class TestRunEnvironment(TenantTest):
             format="json",
         )
         assert response.status_code == 201, response.content
+
+
+def test_an_image_built_before_env_checks_gives_jobs_and_terminals_no_loader_variable():
+    from runtimes.models import Runtime
+
+    runtime = Runtime(extra={"image_env": {"LD_PRELOAD": "/evil.so", "GCONV_PATH": "/x", "PATH": "/opt/venv/bin"}})
+    assert runtime.image_env == {"PATH": "/opt/venv/bin"}
