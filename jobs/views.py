@@ -83,9 +83,10 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(parameters=[TaskQuerySerializer], responses=TaskEventSerializer(many=True))
     @action(detail=True, methods=["get"], filter_backends=[])
     def tasks(self, request, pk=None):
-        """The job's task events, paginated: a task has a `running` event and then a `finished` or `failed` one
-        (`current=true` keeps only the latest of each). Filter by status, phase, group, lane, key, framework or
-        `after` a seq; order by seq (default), start or duration."""
+        """The job's tasks, paginated, one row per task: its `finished` or `failed` event once it ended, its
+        `running` one while it runs (`events=true` gives every event instead, for following the stream with
+        `after`). Filter by status, phase, group, lane, key, framework or `after` a seq; order by seq (default),
+        start or duration."""
         job = self.get_object()
         query = TaskQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

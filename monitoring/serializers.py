@@ -24,9 +24,10 @@ class TaskQuerySerializer(serializers.Serializer):
     ordering = serializers.ChoiceField(
         choices=list(ORDERINGS), default="seq", help_text="seq (default), start or duration; `-` for descending."
     )
-    current = serializers.BooleanField(
+    events = serializers.BooleanField(
         default=False,
-        help_text="Only each task's current event: its finished/failed event, or its running one while it runs.",
+        help_text="Every event instead of one row per task: a task's `running` event and then its `finished` or "
+        "`failed` one, in seq order (what a client following the stream with `after` wants).",
     )
 
 

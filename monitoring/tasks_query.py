@@ -63,7 +63,7 @@ def running_rows_of(job_id: int) -> QuerySet[TaskEvent]:
 
 def task_events(job: Job, filters: dict[str, Any]) -> QuerySet[TaskEvent]:
     """The rows of the tasks API: ``filters`` are the validated query parameters (see ``TaskQuerySerializer``)."""
-    queryset = current_rows(job) if filters.get("current") else TaskEvent.objects.filter(job=job)
+    queryset = TaskEvent.objects.filter(job=job) if filters.get("events") else current_rows(job)
     exact = {
         name: filters[name] for name in ("status", "phase", "group", "lane", "key", "framework") if filters.get(name)
     }
