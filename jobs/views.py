@@ -90,7 +90,7 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         job = self.get_object()
         query = TaskQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = self.paginate_queryset(tasks_query.task_events(job, query.validated_data))
+        page = self.paginate_queryset(tasks_query.task_events(job.pk, query.validated_data))
         return self.get_paginated_response(TaskEventSerializer(page, many=True).data)
 
     @extend_schema(parameters=[TimelineQuerySerializer], responses=TimelineSerializer)
@@ -103,7 +103,8 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         job = self.get_object()
         query = TimelineQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(timeline.build_timeline(job, **query.validated_data))
+        began_at = job.running_at or job.started_at or job.created_at  # a job without tasks is drawn from here
+        return Response(timeline.build_timeline(job.pk, began_at, job.finished_at, **query.validated_data))
 
     @extend_schema(parameters=[MetricsQuerySerializer], responses=MetricsSerializer)
     @action(detail=True, methods=["get"], filter_backends=[])
@@ -113,7 +114,7 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         job = self.get_object()
         query = MetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(metrics.build_metrics(job, max_points=query.validated_data["points"]))
+        return Response(metrics.build_metrics(job.pk, job.finished_at, max_points=query.validated_data["points"]))
 
     @extend_schema(
         responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A Chrome trace.")}
@@ -131,7 +132,8 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         chrome://tracing): one complete event per task phase on the lane it ran on, times in microseconds since
         the first task started."""
         job = self.get_object()
-        return export.download(request, export.trace_chunks(job), "application/json", export.filename(job, "json"))
+        chunks = export.trace_chunks(job.pk)
+        return export.download(request, chunks, "application/json", export.filename(job.pk, "json"))
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per event.")})
     @action(
@@ -146,4 +148,5 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         """Download every task event as CSV: seq, framework, group, key, phase, status, lane, start, end (epoch
         seconds), duration (seconds), error."""
         job = self.get_object()
-        return export.download(request, export.csv_chunks(job), "text/csv; charset=utf-8", export.filename(job, "csv"))
+        chunks = export.csv_chunks(job.pk)
+        return export.download(request, chunks, "text/csv; charset=utf-8", export.filename(job.pk, "csv"))

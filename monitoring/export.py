@@ -17,7 +17,6 @@ from django.http import HttpRequest, StreamingHttpResponse
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 
-from jobs.models import Job
 from monitoring.models import TaskEvent, TaskStatus
 from monitoring.tasks_query import PRIMARY_PHASES, current_rows
 from monitoring.timeline import lane_order
@@ -30,8 +29,8 @@ _DASK_THREAD = re.compile(r"^(?P<worker>.+) #\d+$")  # "tcp://127.0.0.1:40123 #2
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def filename(job: Job, extension: str) -> str:
-    return f"job-{job.pk}-tasks.{extension}"
+def filename(job_id: int, extension: str) -> str:
+    return f"job-{job_id}-tasks.{extension}"
 
 
 async def _from_thread(chunks: Chunks) -> AsyncIterator[str]:
@@ -64,17 +63,17 @@ class DownloadNegotiation(DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-def _lanes(job: Job) -> tuple[dict[str, tuple[int, int]], list[dict[str, Any]]]:
+def _lanes(job_id: int) -> tuple[dict[str, tuple[int, int]], list[dict[str, Any]]]:
     """(pid, tid) of each lane and the metadata events that name them. Dask threads go under their worker's
     process; other lanes (Lithops worker processes, packed slots) are threads of one process, the job."""
-    lanes = sorted(TaskEvent.objects.filter(job=job).order_by().values_list("lane", flat=True).distinct(),
+    lanes = sorted(TaskEvent.objects.filter(job_id=job_id).order_by().values_list("lane", flat=True).distinct(),
                    key=lane_order)  # fmt: skip
-    pids = {f"job {job.pk}": 1}
+    pids = {f"job {job_id}": 1}
     ids: dict[str, tuple[int, int]] = {}
     metadata: list[dict[str, Any]] = []
     for tid, lane in enumerate(lanes, start=1):
         match = _DASK_THREAD.match(lane)
-        process = match["worker"] if match else f"job {job.pk}"
+        process = match["worker"] if match else f"job {job_id}"
         pid = pids.setdefault(process, len(pids) + 1)
         ids[lane] = (pid, tid)
         metadata.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": lane}})
@@ -85,16 +84,16 @@ def _lanes(job: Job) -> tuple[dict[str, tuple[int, int]], list[dict[str, Any]]]:
     return ids, metadata
 
 
-def trace_chunks(job: Job) -> Chunks:
+def trace_chunks(job_id: int) -> Chunks:
     """The job as a Chrome trace: one complete event ("X") per ended task phase, named after its group (so a
     Lithops map or a Dask prefix has one colour) with the key, status and error in its args; a task still running
     is an unterminated begin event ("B"). Times are microseconds since the job's first task started (its epoch
     time is ``otherData.t0``)."""
-    ids, metadata = _lanes(job)
-    t0 = TaskEvent.objects.filter(job=job).aggregate(first=Min("start"))["first"] or 0.0
+    ids, metadata = _lanes(job_id)
+    t0 = TaskEvent.objects.filter(job_id=job_id).aggregate(first=Min("start"))["first"] or 0.0
     yield '{"traceEvents":[\n' + ",\n".join(json.dumps(event) for event in metadata)
     rows = (
-        current_rows(job)
+        current_rows(job_id)
         .order_by("start", "seq")
         .values_list("seq", "framework", "group", "key", "phase", "status", "lane", "start", "end", "error")
         .iterator(chunk_size=CHUNK_ROWS)
@@ -118,7 +117,7 @@ def trace_chunks(job: Job) -> Chunks:
             piece = []
     if piece:
         yield ",\n" + ",\n".join(piece)
-    other = {"job": job.pk, "t0": t0, "source": "PyRun Web"}
+    other = {"job": job_id, "t0": t0, "source": "PyRun Web"}
     yield '\n],"displayTimeUnit":"ms","otherData":' + json.dumps(other) + "}\n"
 
 
@@ -126,14 +125,14 @@ def _cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_chunks(job: Job) -> Chunks:
+def csv_chunks(job_id: int) -> Chunks:
     """Every task event row (running rows included), in seq order, with the columns of ``CSV_COLUMNS``; times in
     epoch seconds, durations in seconds (empty while running)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     rows = (
-        TaskEvent.objects.filter(job=job)
+        TaskEvent.objects.filter(job_id=job_id)
         .order_by("seq")
         .values_list("seq", "framework", "group", "key", "phase", "status", "lane", "start", "end", "error")
         .iterator(chunk_size=CHUNK_ROWS)

@@ -32,11 +32,10 @@ from django.db import connection as db
 from django.db import transaction
 from django.db.models import F, Max
 
-from jobs.models import Job
 from monitoring import live
 from monitoring.lanes import SlotPacker
 from monitoring.models import TaskEvent, TaskStatus
-from monitoring.tasks_query import running_rows_of
+from monitoring.tasks_query import running_rows
 from monitoring.wire import MAX_LINE_BYTES, Event, parse_line
 
 logger = logging.getLogger(__name__)
@@ -319,7 +318,7 @@ class EventIngest:
         fields = ("framework", "group", "key", "phase", "lane", "start")
         # Not capped (they go round _take): at most one per stored row, and no bar may run on forever.
         error = TASK_END_NOT_KEPT.format(cap=self.cap) if self.over_cap else TASK_LOST
-        for row in running_rows_of(self.job_id).values(*fields):
+        for row in running_rows(self.job_id).values(*fields):
             self.waiting.append(
                 {**row, "status": TaskStatus.FAILED, "end": max(now, row["start"]), "error": error, "figures": {}}
             )
@@ -334,7 +333,10 @@ class EventIngest:
         if not now and time.monotonic() - self._recorded_at < RECORD_DROPPED_SECONDS:
             return
         added = dropped - self._recorded_dropped
-        Job.objects.filter(pk=self.job_id).update(task_events_dropped=F("task_events_dropped") + added)
+        # The count is a column of the job row the events belong to, reached through TaskEvent's foreign key
+        # (declared by name, "jobs.Job"): monitoring sits below jobs and imports nothing of it.
+        jobs = TaskEvent.job.field.related_model.objects
+        jobs.filter(pk=self.job_id).update(task_events_dropped=F("task_events_dropped") + added)
         self._recorded_dropped, self._recorded_at = dropped, time.monotonic()
 
     def close(self) -> None:

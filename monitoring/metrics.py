@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from jobs.models import Job
 from monitoring.models import Framework, ResourceSample, TaskStatus
 from monitoring.tasks_query import PRIMARY_PHASES, current_rows, ended_rows, open_end
 
@@ -60,10 +59,12 @@ def _durations(values: list[float]) -> dict[str, Any]:
     }
 
 
-def task_metrics(job: Job, now: datetime | None = None) -> dict[str, Any]:
-    tasks = current_rows(job).filter(phase__in=PRIMARY_PHASES)
+def task_metrics(job_id: int, finished_at: datetime | None, now: datetime | None = None) -> dict[str, Any]:
+    """The task figures of job ``job_id``; tasks still running count up to ``finished_at`` (the job's end), or
+    ``now`` while the job runs."""
+    tasks = current_rows(job_id).filter(phase__in=PRIMARY_PHASES)
     rows = list(tasks.order_by().values_list("key", "group", "framework", "status", "lane", "start", "end"))
-    drawn_end = open_end(job, now)
+    drawn_end = open_end(finished_at, now)
     statuses = dict.fromkeys(TaskStatus.values, 0)
     finished: list[tuple[float, str, str, str, float]] = []  # (duration, key, group, lane, start)
     intervals: list[tuple[float, float]] = []
@@ -91,7 +92,7 @@ def task_metrics(job: Job, now: datetime | None = None) -> dict[str, Any]:
     stragglers = sorted((row for row in finished if row[0] > threshold), reverse=True) if finished else []
     cold = f"figures__{COLD_START_FIGURE}"
     cold_starts = (
-        ended_rows(job)
+        ended_rows(job_id)
         .filter(phase__in=PRIMARY_PHASES, framework=Framework.LITHOPS)
         .aggregate(
             count=Count("id", filter=Q(**{cold: True})),
@@ -122,12 +123,12 @@ def _rate(counter_now: int, counter_before: int, seconds: float) -> float | None
     return max(0, counter_now - counter_before) / seconds if seconds > 0 else None
 
 
-def sample_series(job: Job, max_points: int = MAX_POINTS) -> dict[str, Any]:
+def sample_series(job_id: int, max_points: int = MAX_POINTS) -> dict[str, Any]:
     """The resource samples, at most ``max_points`` of them: consecutive samples are grouped into equal buckets
     (CPU averaged, so the area is the CPU time; memory and processes at their peak, so no spike disappears).
     Rates come from the cumulative counters at the last sample of a bucket and of the one before: exact averages
     over the bucket. The first point has no rates when it is a single sample (nothing before it)."""
-    samples = list(ResourceSample.objects.filter(job=job).order_by("seq").values_list(*_SAMPLE_FIELDS))
+    samples = list(ResourceSample.objects.filter(job_id=job_id).order_by("seq").values_list(*_SAMPLE_FIELDS))
     size = max(1, math.ceil(len(samples) / max_points))
     points = []
     for first in range(0, len(samples), size):
@@ -154,5 +155,7 @@ def sample_series(job: Job, max_points: int = MAX_POINTS) -> dict[str, Any]:
     }
 
 
-def build_metrics(job: Job, max_points: int = MAX_POINTS, now: datetime | None = None) -> dict[str, Any]:
-    return {**task_metrics(job, now), "resources": sample_series(job, max_points)}
+def build_metrics(
+    job_id: int, finished_at: datetime | None, max_points: int = MAX_POINTS, now: datetime | None = None
+) -> dict[str, Any]:
+    return {**task_metrics(job_id, finished_at, now), "resources": sample_series(job_id, max_points)}

@@ -2,6 +2,9 @@
 
 A task (one key and phase) has a ``running`` row and, once it ends, a ``finished`` or ``failed`` row. Counting
 or drawing tasks must use one row per task: the ending row when there is one, else the running row.
+
+Monitoring sits below jobs (docs/architecture.md): here and in the modules built on this one a job is its id, plus
+the moments a function needs, passed by the jobs app.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from typing import Any
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
-from jobs.models import Job
 from monitoring.models import Phase, TaskEvent, TaskStatus
 
 # The phases that are a whole task (a Lithops call, a Dask compute); transfers and disk phases only add bars.
@@ -29,11 +31,11 @@ ORDERINGS = {
 }
 
 
-def open_seqs(job: Job | int) -> QuerySet:
+def open_seqs(job_id: int) -> QuerySet:
     """The seq of the last running row of each task that has no ending row: a subquery, grouped over the job's
     rows by the database (events are written too fast for a second index, on key, to be kept)."""
     return (
-        TaskEvent.objects.filter(job=job)
+        TaskEvent.objects.filter(job_id=job_id)
         .order_by()
         .values("key", "phase")
         .annotate(ended=Count("id", filter=~Q(status=TaskStatus.RUNNING)), last=Max("seq"))
@@ -42,28 +44,24 @@ def open_seqs(job: Job | int) -> QuerySet:
     )
 
 
-def current_rows(job: Job) -> QuerySet[TaskEvent]:
+def current_rows(job_id: int) -> QuerySet[TaskEvent]:
     """One row per task: its ending row, or its running row while it runs."""
-    return TaskEvent.objects.filter(job=job).filter(~Q(status=TaskStatus.RUNNING) | Q(seq__in=open_seqs(job)))
+    return TaskEvent.objects.filter(job_id=job_id).filter(~Q(status=TaskStatus.RUNNING) | Q(seq__in=open_seqs(job_id)))
 
 
-def ended_rows(job: Job) -> QuerySet[TaskEvent]:
+def ended_rows(job_id: int) -> QuerySet[TaskEvent]:
     """The ending rows (a task has at most one): the tasks that ended, without grouping anything."""
-    return TaskEvent.objects.filter(job=job).exclude(status=TaskStatus.RUNNING)
+    return TaskEvent.objects.filter(job_id=job_id).exclude(status=TaskStatus.RUNNING)
 
 
-def running_rows(job: Job) -> QuerySet[TaskEvent]:
+def running_rows(job_id: int) -> QuerySet[TaskEvent]:
     """The running row of each task still running (usually few, even in a job of 100k tasks)."""
-    return running_rows_of(job.pk)
-
-
-def running_rows_of(job_id: int) -> QuerySet[TaskEvent]:
     return TaskEvent.objects.filter(job_id=job_id, seq__in=open_seqs(job_id))
 
 
-def task_events(job: Job, filters: dict[str, Any]) -> QuerySet[TaskEvent]:
+def task_events(job_id: int, filters: dict[str, Any]) -> QuerySet[TaskEvent]:
     """The rows of the tasks API: ``filters`` are the validated query parameters (see ``TaskQuerySerializer``)."""
-    queryset = TaskEvent.objects.filter(job=job) if filters.get("events") else current_rows(job)
+    queryset = TaskEvent.objects.filter(job_id=job_id) if filters.get("events") else current_rows(job_id)
     exact = {
         name: filters[name] for name in ("status", "phase", "group", "lane", "key", "framework") if filters.get(name)
     }
@@ -74,8 +72,8 @@ def task_events(job: Job, filters: dict[str, Any]) -> QuerySet[TaskEvent]:
     return queryset.order_by(*ORDERINGS[filters.get("ordering") or "seq"])
 
 
-def open_end(job: Job, now: datetime | None = None) -> float:
-    """Where a task still running is drawn to: the job's end when it has ended (its tasks ended with it), else
-    now."""
-    moment = job.finished_at or now or timezone.now()
+def open_end(finished_at: datetime | None, now: datetime | None = None) -> float:
+    """Where a task still running is drawn to: the job's end (``finished_at``) when it has ended (its tasks ended
+    with it), else now."""
+    moment = finished_at or now or timezone.now()
     return moment.timestamp()

@@ -24,7 +24,6 @@ from typing import Any
 
 from django.db.models import Count, Max, Min, Q
 
-from jobs.models import Job
 from monitoring.models import TaskEvent, TaskStatus
 from monitoring.tasks_query import PRIMARY_PHASES, ended_rows, open_end, running_rows
 
@@ -101,21 +100,22 @@ def _rows(lanes: list[str], max_rows: int) -> tuple[dict[str, int], list[dict[st
 _FIELDS = ("lane", "start", "end", "status", "key", "group", "phase", "seq")
 
 
-def _default_window(job: Job, running: list[tuple], drawn_end: float) -> tuple[float, float]:
-    span = TaskEvent.objects.filter(job=job).aggregate(first=Min("start"), last_start=Max("start"), last_end=Max("end"))
+def _default_window(job_id: int, began_at: datetime, running: list[tuple], drawn_end: float) -> tuple[float, float]:
+    span = TaskEvent.objects.filter(job_id=job_id).aggregate(
+        first=Min("start"), last_start=Max("start"), last_end=Max("end")
+    )
     if span["first"] is None:
-        moment = job.running_at or job.started_at or job.created_at
-        return moment.timestamp(), drawn_end
+        return began_at.timestamp(), drawn_end
     end = max(span["last_start"], span["last_end"] or span["last_start"])
     return span["first"], max(end, drawn_end) if running else end
 
 
-def _groups(job: Job, running: list[tuple], counted: Counter) -> list[dict[str, Any]]:
+def _groups(job_id: int, running: list[tuple], counted: Counter) -> list[dict[str, Any]]:
     statuses = {
         status.value: Count("id", filter=Q(status=status)) for status in (TaskStatus.FINISHED, TaskStatus.FAILED)
     }
     ended = (
-        ended_rows(job)
+        ended_rows(job_id)
         .filter(phase__in=PRIMARY_PHASES)
         .order_by()
         .values("group", "framework")
@@ -135,7 +135,9 @@ def _groups(job: Job, running: list[tuple], counted: Counter) -> list[dict[str, 
 
 
 def build_timeline(
-    job: Job,
+    job_id: int,
+    began_at: datetime,
+    finished_at: datetime | None,
     start: float | None = None,
     end: float | None = None,
     width: int = DEFAULT_WIDTH,
@@ -144,18 +146,20 @@ def build_timeline(
     phase: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The Gantt payload of ``job`` for the window [start, end] (default: the whole job) ``width`` pixels wide."""
-    drawn_end = open_end(job, now)
+    """The Gantt payload of job ``job_id`` for the window [start, end] (default: the whole job) ``width`` pixels
+    wide. ``began_at`` (when the job began running, or was created) starts the default window of a job without
+    tasks; ``finished_at`` (its end, None while it runs) is where tasks still running are drawn to."""
+    drawn_end = open_end(finished_at, now)
     # Tasks still running are few (at most the concurrency, or what a lost job left behind): read them once.
-    running = list(running_rows(job).order_by("start", "seq").values_list(*_FIELDS, "framework"))
+    running = list(running_rows(job_id).order_by("start", "seq").values_list(*_FIELDS, "framework"))
     if start is None or end is None:
-        first, last = _default_window(job, running, drawn_end)
+        first, last = _default_window(job_id, began_at, running, drawn_end)
         start = first if start is None else start
         end = last if end is None else end
     if end - start < MIN_SPAN:
         end = start + MIN_SPAN
 
-    ended = ended_rows(job).filter(start__lte=end, end__gte=start)
+    ended = ended_rows(job_id).filter(start__lte=end, end__gte=start)
     if group:
         ended = ended.filter(group=group)
     if phase:
@@ -167,7 +171,7 @@ def build_timeline(
     tasks = list(heapq.merge(found, still, key=lambda row: (row[1], row[7])) if still else found)
     # Rows come from every lane of the job (read after the tasks, so each task's lane is in it): zooming in
     # keeps each lane on its row.
-    lanes = sorted(TaskEvent.objects.filter(job=job).order_by().values_list("lane", flat=True).distinct(),
+    lanes = sorted(TaskEvent.objects.filter(job_id=job_id).order_by().values_list("lane", flat=True).distinct(),
                    key=lane_order)  # fmt: skip
     row_of, row_list = _rows(lanes, rows) if lanes else ({}, [])
     per_pixel = (end - start) / width
@@ -204,6 +208,6 @@ def build_timeline(
         "tasks": sum(counted.values()),
         "lanes": len(lanes),
         "rows": row_list,
-        "groups": _groups(job, running, counted),
+        "groups": _groups(job_id, running, counted),
         "bars": payload_bars,
     }
