@@ -1,5 +1,5 @@
-"""The platform package. Importing it must stay cheap: the ``pyrun`` CLI lives in ``pyrun_web.cli`` and runs
-with only httpx installed, so the Celery app (which pulls in Django) is loaded on first use, or by
+"""The platform package. Importing it must stay cheap: ``pyrun-web healthcheck`` (docker-compose's web health check,
+every 15 s) needs only httpx, so the Celery app (which pulls in Django) is loaded on first use, or by
 ``TenancyConfig.ready`` in every Django process."""
 
 

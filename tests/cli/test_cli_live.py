@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from pyrun_web.cli import main
-from pyrun_web.cli.errors import Exit
+from pyrun_cli import main
+from pyrun_cli.errors import Exit
 from tests.conftest import worker_env
 from workspaces.models import Workspace
 
 
 def _pyrun(*args: str, env: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pyrun_web.cli", *args], capture_output=True, text=True, env=env, input=stdin
+        [sys.executable, "-m", "pyrun_cli", *args], capture_output=True, text=True, env=env, input=stdin
     )
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pyrun_web.cli import main
-from pyrun_web.cli.errors import Exit
+from pyrun_cli import main
+from pyrun_cli.errors import Exit
 from tests.conftest import worker_env
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def pushed(tenants, live_server_url, celery_worker, tmp_path, monkeypatch):
 
 def _spawn(*args: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pyrun_web.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "pyrun_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**env, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
 
@@ -98,7 +98,7 @@ def test_cancel_ctrl_c_and_timeout_end_a_waiting_run_with_3_and_4(pushed, tenant
     waiting = _spawn("run", "ci-jobs", "sleep.py", "--wait", env=pushed)
     job_id = _job_id_from_stderr(waiting)
     _wait_until_printed(tenants, job_id, "sleeping")
-    cancel = subprocess.run([sys.executable, "-m", "pyrun_web.cli", "cancel", str(job_id)], capture_output=True,
+    cancel = subprocess.run([sys.executable, "-m", "pyrun_cli", "cancel", str(job_id)], capture_output=True,
                             text=True, env=pushed)  # fmt: skip
     assert cancel.returncode == 0 and f"job {job_id}: cancelled" in cancel.stdout, cancel.stderr
     assert waiting.wait(30) == Exit.CANCELLED
@@ -114,7 +114,7 @@ def test_cancel_ctrl_c_and_timeout_end_a_waiting_run_with_3_and_4(pushed, tenant
     assert tenants.client("member").get(f"/api/v1/jobs/{job_id}/").json()["state"] == "cancelled"
 
     # --timeout: give up waiting, cancel the job, exit 4.
-    timed = subprocess.run([sys.executable, "-m", "pyrun_web.cli", "run", "ci-jobs", "sleep.py", "--timeout", "2"],
+    timed = subprocess.run([sys.executable, "-m", "pyrun_cli", "run", "ci-jobs", "sleep.py", "--timeout", "2"],
                            capture_output=True, text=True, env=pushed, timeout=60)  # fmt: skip
     assert timed.returncode == Exit.TIMED_OUT, timed.stderr
     job_id = int(timed.stderr.split()[2])

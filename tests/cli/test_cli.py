@@ -6,7 +6,7 @@ from tests.conftest import worker_env
 
 
 def _pyrun(*args, env):
-    return subprocess.run([sys.executable, "-m", "pyrun_web.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "pyrun_cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_cli_whoami_and_health_against_a_live_server(tenants, live_server_url):

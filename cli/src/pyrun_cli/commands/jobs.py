@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pyrun_web.cli import watch
-from pyrun_web.cli.client import Api
-from pyrun_web.cli.errors import EXIT_BY_STATE, TERMINAL_STATES, Exit
+from pyrun_cli import watch
+from pyrun_cli.client import Api
+from pyrun_cli.errors import EXIT_BY_STATE, TERMINAL_STATES, Exit
 
 INTERRUPTED = 130  # the shell's code for "stopped by SIGINT"
 

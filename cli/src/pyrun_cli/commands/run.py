@@ -8,9 +8,9 @@ import re
 import sys
 import time
 
-from pyrun_web.cli import watch, workspaces
-from pyrun_web.cli.client import Api
-from pyrun_web.cli.errors import EXIT_BY_STATE, TERMINAL_STATES, CliError, Exit
+from pyrun_cli import watch, workspaces
+from pyrun_cli.client import Api
+from pyrun_cli.errors import EXIT_BY_STATE, TERMINAL_STATES, CliError, Exit
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

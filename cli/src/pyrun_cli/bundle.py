@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyrun_web.cli.ignore import Ignore
+from pyrun_cli.ignore import Ignore
 
 # The server refuses zips of more than 10,000 entries, and entries over 1 MiB that expand more than 200 times
 # (a zip-bomb guard): stay well inside both.

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from pyrun_web.cli.errors import CliError, Exit
+from pyrun_cli.errors import CliError, Exit
 
 ORG_HEADER = "X-PyRun-Org"
 RETRIES = 4  # about 7.5 s of backoff in all: rides out a restart of the web process

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyrun_web.cli.errors import CliError
+from pyrun_cli.errors import CliError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 

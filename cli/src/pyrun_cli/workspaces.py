@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from pyrun_web.cli.client import Api, ApiError
-from pyrun_web.cli.errors import CliError
+from pyrun_cli.client import Api, ApiError
+from pyrun_cli.errors import CliError
 
 MAX_SLUG = 50
 

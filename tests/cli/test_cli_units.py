@@ -10,26 +10,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pyrun_web.cli import bundle, client, main, parse_args
-from pyrun_web.cli.client import Api, ApiError
-from pyrun_web.cli.commands.push import clashes, deletions
-from pyrun_web.cli.commands.run import parse_env
-from pyrun_web.cli.errors import CliError, Exit
-from pyrun_web.cli.ignore import Ignore
-from pyrun_web.cli.workspaces import is_stable_slug
+from pyrun_cli import bundle, client, main, parse_args
+from pyrun_cli.client import Api, ApiError
+from pyrun_cli.commands.push import clashes, deletions
+from pyrun_cli.commands.run import parse_env
+from pyrun_cli.errors import CliError, Exit
+from pyrun_cli.ignore import Ignore
+from pyrun_cli.workspaces import is_stable_slug
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_cli_imports_nothing_but_the_stdlib_and_httpx():
-    # A CI machine runs the client with httpx only: importing it must not pull in Django, Celery, DRF or any
-    # other platform module (pyrun_web/__init__.py loads the Celery app lazily for that reason).
+    # A CI machine runs the client with httpx only (its own distribution, cli/): importing it must not pull in
+    # Django, Celery, DRF or any platform module, which it could not import there.
     code = """
 import sys
-from pyrun_web.cli import main
-import pyrun_web.cli.commands.push, pyrun_web.cli.commands.run, pyrun_web.cli.commands.jobs
-bad = sorted(m for m in sys.modules if m.split(".")[0] in ("django", "celery", "rest_framework", "kombu")
-             or (m.startswith("pyrun_web.") and not m.startswith("pyrun_web.cli")))
+from pyrun_cli import main
+import pyrun_cli.commands.push, pyrun_cli.commands.run, pyrun_cli.commands.jobs
+bad = sorted(m for m in sys.modules if m.split(".")[0] in ("django", "celery", "rest_framework", "kombu", "pyrun_web"))
 print(bad)
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -200,7 +199,7 @@ def test_unreachable_platform_exits_5_after_retries(tmp_path, monkeypatch, capsy
 
 
 def test_settings_precedence_and_a_saved_token_stays_with_its_server(tmp_path):
-    from pyrun_web.cli import config
+    from pyrun_cli import config
 
     path = tmp_path / "config.json"
     config.save(path, config.Settings(url="https://pyrun.example", token="saved", org="acme"))

@@ -13,10 +13,10 @@ import argparse
 from pathlib import Path
 from urllib.parse import quote
 
-from pyrun_web.cli import bundle, workspaces
-from pyrun_web.cli.client import Api, ApiError
-from pyrun_web.cli.errors import CliError, Exit
-from pyrun_web.cli.ignore import Ignore
+from pyrun_cli import bundle, workspaces
+from pyrun_cli.client import Api, ApiError
+from pyrun_cli.errors import CliError, Exit
+from pyrun_cli.ignore import Ignore
 
 
 def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:

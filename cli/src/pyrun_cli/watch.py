@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from pyrun_web.cli.client import Api, ApiError
-from pyrun_web.cli.errors import TERMINAL_STATES, CliError
+from pyrun_cli.client import Api, ApiError
+from pyrun_cli.errors import TERMINAL_STATES, CliError
 
 LOG_PAGE = 1000
 ALREADY_FINISHED = "job:user:already-finished"

@@ -10,10 +10,10 @@ import argparse
 import os
 import sys
 
-from pyrun_web.cli import config
-from pyrun_web.cli.client import Api
-from pyrun_web.cli.commands import account, jobs, push, run
-from pyrun_web.cli.errors import CliError, Exit
+from pyrun_cli import config
+from pyrun_cli.client import Api
+from pyrun_cli.commands import account, jobs, push, run
+from pyrun_cli.errors import CliError, Exit
 
 __all__ = ["main"]
 

@@ -8,9 +8,9 @@ import json
 import os
 import sys
 
-from pyrun_web.cli import config
-from pyrun_web.cli.client import Api, ApiError
-from pyrun_web.cli.errors import CliError, Exit
+from pyrun_cli import config
+from pyrun_cli.client import Api, ApiError
+from pyrun_cli.errors import CliError, Exit
 
 
 def add_parsers(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:

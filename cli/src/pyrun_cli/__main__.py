@@ -1,0 +1,5 @@
+import sys
+
+from pyrun_cli import main
+
+sys.exit(main())

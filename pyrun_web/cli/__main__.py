@@ -1,5 +1,0 @@
-import sys
-
-from pyrun_web.cli import main
-
-sys.exit(main())
