@@ -11,7 +11,7 @@ from typing import Any
 from botocore.config import Config
 
 from pyrun_web.errors import PyrunError
-from runtimes.publishers.aws import call, platform_external_id, role_open_without_external_id, session_for
+from pyrun_web.tenancy.aws import call, platform_external_id, role_open_without_external_id, session_for
 
 # An operator waits for the answer on an admin page: fail fast instead of boto3's retries and 60 s reads.
 STS_CONFIG = Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1})

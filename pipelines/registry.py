@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_web.errors import PyrunError
-from workspaces.sources import ALWAYS_IGNORED, FolderSource
+from templates_lib.sources import ALWAYS_IGNORED, FolderSource
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 # What a past run wrote stays out of a new workspace.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspaces.sources import FolderSource
+from templates_lib.sources import FolderSource
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

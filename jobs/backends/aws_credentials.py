@@ -15,8 +15,8 @@ from typing import Any
 
 from jobs.backends.role_credentials import RoleCredentials
 from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy import aws
 from pyrun_web.tenancy.models import CloudAccount
-from runtimes.publishers import aws
 
 # Not secrets, and a job must reach the same endpoints as the platform (a private AWS endpoint, moto in tests).
 _ENDPOINT_PREFIX = "AWS_ENDPOINT_URL"

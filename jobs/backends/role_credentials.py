@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_web.errors import PyrunError
-from runtimes.publishers import aws
+from pyrun_web.tenancy import aws
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import docker
 import docker.errors
 
 from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy import aws
 from runtimes.builders.base import BuildContext, BuildResult
-from runtimes.publishers import aws
 from runtimes.publishers.lambda_layer import lithops_user_key, org_cloud_account
 from runtimes.publishers.registry import push_image
 

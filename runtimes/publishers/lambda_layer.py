@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy import aws
 from runtimes.builders.base import BuildContext, BuildResult
-from runtimes.publishers import aws
 
 Log = Callable[[str], None]
 

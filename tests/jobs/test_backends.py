@@ -21,9 +21,9 @@ from jobs.backends.dask_local import DaskLocal
 from jobs.backends.dask_scheduler import validate_address
 from monitoring.injection import AGENT_DIR
 from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy import aws
 from pyrun_web.tenancy.models import CloudAccount
 from runtimes.models import Runtime
-from runtimes.publishers import aws
 from runtimes.publishers.lambda_layer import lithops_layer_names
 from workspaces.lithops_config import with_defaults
 

@@ -17,9 +17,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sts.models import sts_backends
 
 from pyrun_web.errors import PyrunError
+from pyrun_web.tenancy import aws
 from pyrun_web.tenancy.models import CloudAccount
 from runtimes.builders.base import BuildContext, BuildResult
-from runtimes.publishers import aws, ecr, lambda_layer
+from runtimes.publishers import ecr, lambda_layer
 from runtimes.publishers.lambda_layer import LAYER_UNZIPPED_LIMIT, lithops_layer_names, publish_layer
 from tests.conftest import make_bucket
 

@@ -15,9 +15,8 @@ import pytest
 from jobs.backends.role_credentials import RoleCredentials
 from ops.cloud import check_connection
 from pyrun_web.errors import PyrunError
-from pyrun_web.tenancy import aws_roles
+from pyrun_web.tenancy import aws, aws_roles
 from pyrun_web.tenancy.models import CloudAccount
-from runtimes.publishers import aws
 from tests.sts_trust import record_sts_calls
 from tests.tenants import TenantTest
 

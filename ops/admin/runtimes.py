@@ -1,3 +1,6 @@
+"""The runtimes' admin pages: the build log, and the operators' rebuild, delete and garbage-collection actions
+(``ops.actions``, audited)."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -1,3 +1,6 @@
+"""The jobs' admin pages: the log tail, links to the monitoring rows, and the operators' cancel, re-run and
+mark-failed actions (``ops.actions``, audited)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode

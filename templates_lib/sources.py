@@ -1,5 +1,8 @@
 """A folder that seeds a new workspace with a copy of its files: a template's or a pipeline's (see
-``workspaces.services.WorkspaceSource``)."""
+``workspaces.services.WorkspaceSource``).
+
+It lives here, below workspaces: templates are made of it, and workspaces (which list the templates) and
+pipelines (above both) use it from here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""One job: a boto3 ``Session`` acting as an organisation's ``CloudAccount``.
+"""One job: a boto3 ``Session`` acting as an organisation's ``CloudAccount``. It lives next to the model because
+every app that reaches AWS as a tenant uses it: runtimes (publishers), jobs (backends' credentials), ops (the
+admin's connection test).
 
 Access keys are used as they are; a role is assumed through STS with the platform's own credentials (the
 default boto3 chain of the worker) and, always, the external id of the account's organisation
