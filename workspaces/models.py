@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from pyrun_web.tenancy.models import Organization, TenantModel
-from workspaces import lithops_config
+from workspaces.execution_settings import with_defaults
 from workspaces.storage import WorkspaceFiles
 
 
@@ -71,10 +71,10 @@ class Workspace(TenantModel):
 
     @property
     def lithops_settings(self) -> dict[str, Any]:
-        return lithops_config.with_defaults(self.execution_settings)
+        return with_defaults(self.execution_settings)
 
     def set_lithops_settings(self, values: dict[str, Any]) -> None:
-        self.execution_settings = lithops_config.with_defaults(values)
+        self.execution_settings = with_defaults(values)
         self.save(update_fields=["execution_settings", "updated_at"])
 
     @classmethod

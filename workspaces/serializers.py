@@ -5,10 +5,11 @@ import re
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from pyrun_web.backends import backend_names
 from runtimes.serializers import RuntimeSummarySerializer
 from runtimes.services import WorkspaceRuntimeStatus, workspace_runtime_status
 from templates_lib.registry import DEFAULT_TEMPLATE, TEMPLATES
-from workspaces import lithops_config as lc
+from workspaces import execution_settings as lc
 from workspaces.models import Workspace
 from workspaces.paths import forbidden_character
 
@@ -112,7 +113,8 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 class ExecutionSettingsSerializer(serializers.Serializer):
     """How Run executes this workspace; omitted fields take their defaults."""
 
-    default_executor = serializers.ChoiceField(choices=lc.EXECUTORS, default=lc.DEFAULTS["default_executor"])
+    # Choices are set per instance (get_fields): any registered backend, built-in or PYRUN_EXTRA_BACKENDS.
+    default_executor = serializers.ChoiceField(choices=[], default=lc.DEFAULTS["default_executor"])
     backend = serializers.ChoiceField(choices=lc.BACKENDS, default=lc.DEFAULTS["backend"], help_text="Lithops compute.")
     storage = serializers.ChoiceField(choices=lc.STORAGES, default=lc.DEFAULTS["storage"], help_text="Lithops storage.")
     runtime_memory = serializers.IntegerField(
@@ -140,6 +142,11 @@ class ExecutionSettingsSerializer(serializers.Serializer):
     dask_scheduler_address = serializers.RegexField(
         _SCHEDULER, allow_blank=True, default="", help_text="For dask-scheduler, e.g. tcp://scheduler:8786."
     )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["default_executor"].choices = backend_names()
+        return fields
 
     def validate(self, attrs: dict) -> dict:
         found = lc.problems(attrs)

@@ -1,36 +1,20 @@
-"""Executor backends, registered by dotted path as Lithops registers its compute backends.
+"""Executor backends, registered by dotted path (the list is the core's: ``pyrun_web.backends``, built-in ones
+and the operator's ``PYRUN_EXTRA_BACKENDS``).
 
 ``get_backend(name)`` imports the class on first use, so a backend's dependencies (boto3 for Lambda, distributed
-for Dask) load only when a job asks for it. Operators add their own with ``PYRUN_EXTRA_BACKENDS``
-(``name=package.module.Class,...``); a built-in name cannot be replaced.
+for Dask) load only when a job asks for it.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils.module_loading import import_string
 
 from jobs.backends.base import Backend, LaunchPlan
+from pyrun_web.backends import BACKENDS, backend_names
+from pyrun_web.backends import registry as _registry
 from pyrun_web.errors import PyrunError
 
 __all__ = ["BACKENDS", "Backend", "LaunchPlan", "backend_names", "get_backend"]
-
-BACKENDS: dict[str, str] = {
-    "lithops-localhost": "jobs.backends.lithops_localhost.LithopsLocalhost",
-    "lithops-aws-lambda": "jobs.backends.lithops_aws_lambda.LithopsAwsLambda",
-    "dask-local": "jobs.backends.dask_local.DaskLocal",
-    "dask-scheduler": "jobs.backends.dask_scheduler.DaskScheduler",
-}
-
-
-def _registry() -> dict[str, str]:
-    extra = getattr(settings, "PYRUN_EXTRA_BACKENDS", None) or {}
-    return {**extra, **BACKENDS}
-
-
-def backend_names() -> list[str]:
-    """Every name a run may ask for, sorted (the API's choices)."""
-    return sorted(_registry())
 
 
 def get_backend(name: str) -> Backend:

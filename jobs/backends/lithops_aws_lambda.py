@@ -16,10 +16,10 @@ from typing import Any
 from jobs.backends import aws_credentials
 from jobs.backends.base import LaunchPlan
 from jobs.backends.lithops_common import config_env, storage_note
+from jobs.backends.lithops_config import build_lithops_config
 from pyrun_web.errors import PyrunError
 from runtimes.models import Runtime
 from runtimes.publishers.lambda_layer import lithops_runtime_name
-from workspaces.lithops_config import build_lithops_config
 
 
 class LithopsAwsLambda:

@@ -8,8 +8,8 @@ from typing import Any
 from jobs.backends import aws_credentials
 from jobs.backends.base import LaunchPlan
 from jobs.backends.lithops_common import config_env, storage_note
+from jobs.backends.lithops_config import build_lithops_config
 from runtimes.models import Runtime
-from workspaces.lithops_config import build_lithops_config
 
 
 class LithopsLocalhost:

@@ -25,7 +25,7 @@ from pyrun_web.tenancy import aws
 from pyrun_web.tenancy.models import CloudAccount
 from runtimes.models import Runtime
 from runtimes.publishers.lambda_layer import lithops_layer_names
-from workspaces.lithops_config import with_defaults
+from workspaces.execution_settings import with_defaults
 
 REGION = "eu-west-1"
 BUCKET = "pyrun-test-lithops"

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from rest_framework.test import APIClient
 
+from jobs.backends.lithops_config import build_lithops_config
 from templates_lib.registry import TEMPLATES
 from tests.tenants import TenantTest
-from workspaces.lithops_config import build_lithops_config
 from workspaces.models import Workspace
 
 

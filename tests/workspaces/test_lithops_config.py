@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
+from jobs.backends.lithops_config import build_lithops_config
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import CloudAccount
 from tests.workspaces.base import WorkspaceTest, error_id
-from workspaces.lithops_config import build_lithops_config
 
 LAMBDA = {
     "default_executor": "lithops-aws-lambda",
@@ -75,6 +75,18 @@ class TestSettingsApi(WorkspaceTest):
             format="json",
         )
         assert response.status_code == 200
+
+    def test_an_operator_added_backend_can_be_the_default_executor(self, settings):
+        # One list of backends (pyrun_web.backends): what a run may use, a workspace may default to.
+        settings.PYRUN_EXTRA_BACKENDS = {"my-dask": "jobs.backends.dask_local.DaskLocal"}
+        response = self.api("member").patch(self.url("config/"), {"default_executor": "my-dask"}, format="json")
+        assert response.status_code == 200, response.content
+        assert self.api("viewer").get(self.url("config/")).json()["default_executor"] == "my-dask"
+
+        settings.PYRUN_EXTRA_BACKENDS = {}  # removed by the operator: no longer a choice
+        response = self.api("member").patch(self.url("config/"), {"default_executor": "my-dask"}, format="json")
+        assert response.status_code == 400
+        assert list(response.json()["error"]["fields"]) == ["default_executor"]
 
     def test_viewer_cannot_change_settings(self):
         response = self.api("viewer").put(self.url("config/"), LAMBDA, format="json")
