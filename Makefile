@@ -53,9 +53,11 @@ test: install system-deps frontend frontend-test
 	PYRUN_DATA_DIR="$$dir" PYRUN_RUNTIME_COMPILE_BYTECODE="$${PYRUN_RUNTIME_COMPILE_BYTECODE:-0}" \
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+# lint-imports checks the direction of imports between apps (pyproject.toml [tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff check --fix .
