@@ -4,6 +4,8 @@ read-write)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +17,17 @@ AGENT_DIR = Path(__file__).resolve().parent / "agent"
 DASK_PRELOAD_MODULES = ("pyrun_agent.dask_preload",)
 
 
+def dask_preload_env(modules: Sequence[str] = DASK_PRELOAD_MODULES) -> dict[str, str]:
+    """Preload ``modules`` into the scheduler and every worker of a Dask cluster made inside the job, whatever
+    backend the job runs on (a Lithops script may start a LocalCluster too).
+
+    Dask parses these variables as Python literals: an empty string would become ``[""]`` and fail to import,
+    so "none" is spelled ``[]``.
+    """
+    value = json.dumps(list(modules))
+    return {"DASK_DISTRIBUTED__SCHEDULER__PRELOAD": value, "DASK_DISTRIBUTED__WORKER__PRELOAD": value}
+
+
 @dataclass
 class Injection:
     env: dict[str, str]
@@ -24,7 +37,7 @@ class Injection:
 
 def inject(ingest: EventIngest | None) -> Injection:
     """The sandbox additions for a job whose events go to ``ingest`` (None: the agent loads and stays idle)."""
-    env = {"PYTHONPATH": str(AGENT_DIR)}
+    env = {"PYTHONPATH": str(AGENT_DIR), **dask_preload_env()}
     rw_binds: list[Path] = []
     if ingest is not None:
         env[SOCKET_ENV] = str(ingest.path)

@@ -38,13 +38,15 @@ def launch(
     chosen = jobs.check_backend(pipeline.check_backend(backend))
     args = jobs.clean_args(pipeline.args(values))
     with transaction.atomic():
-        workspace = create_workspace(org=org, user=user, name=name or pipeline.title, source=pipeline.source)
+        # The Run button of the new workspace runs the pipeline as it was meant to (e.g. dask-local).
+        workspace = create_workspace(
+            org=org,
+            user=user,
+            name=name or pipeline.title,
+            source=pipeline.source,
+            default_backend=pipeline.default_backend,
+        )
         try:
-            if workspace.lithops_settings["default_executor"] != pipeline.default_backend:
-                # The Run button of the new workspace runs the pipeline as it was meant to (e.g. dask-local).
-                workspace.set_lithops_settings(
-                    {**workspace.lithops_settings, "default_executor": pipeline.default_backend}
-                )
             job = jobs.create_run(workspace, user, pipeline.entrypoint, backend=chosen, args=args)
         except BaseException:
             # The row goes with the transaction; the folder is ours to remove.

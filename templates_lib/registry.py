@@ -19,6 +19,8 @@ class Template:
     name: str
     description: str
     entrypoint: str | None
+    # The backend its Run button uses: a Dask script on a Lithops backend would run without its tasks watched.
+    default_backend: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -48,7 +50,13 @@ TEMPLATES: dict[str, Template] = {
             "Map a function over data with Lithops: local processes, or AWS Lambda from the workspace settings.",
             "example.py",
         ),
-        Template("dask", "Dask", "Start a local Dask cluster, submit work to it and gather the results.", "example.py"),
+        Template(
+            "dask",
+            "Dask",
+            "Start a local Dask cluster, submit work to it and gather the results.",
+            "example.py",
+            default_backend="dask-local",
+        ),
         Template("empty", "Empty", "An empty workspace.", None),
     )
 }

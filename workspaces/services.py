@@ -29,11 +29,21 @@ class WorkspaceSource(Protocol):
 
 
 def create_workspace(
-    *, org: Organization, user, name: str, template: str | None = None, source: WorkspaceSource | None = None
+    *,
+    org: Organization,
+    user,
+    name: str,
+    template: str | None = None,
+    source: WorkspaceSource | None = None,
+    default_backend: str | None = None,
 ) -> Workspace:
-    """A new workspace holding a copy of ``template``'s files (or of ``source``'s); no row survives a failed copy,
-    nor a folder."""
-    chosen = source if source is not None else get_template(template)
+    """A new workspace holding a copy of ``template``'s files (or of ``source``'s), whose Run button uses
+    ``default_backend`` (else the template's, else the platform's); no row survives a failed copy, nor a
+    folder."""
+    if source is None:
+        source = get_template(template)
+        default_backend = default_backend or source.default_backend
+    chosen = source
     limit = org.limits.max_workspace_bytes
     if chosen.size() > limit:
         raise PyrunError("workspaces:user:quota-exceeded", size=chosen.size(), limit=limit)
@@ -48,6 +58,8 @@ def create_workspace(
             shutil.rmtree(workspace.path, ignore_errors=True)
             raise
         workspace.record_size(chosen.size())
+        if default_backend and workspace.lithops_settings["default_executor"] != default_backend:
+            workspace.set_lithops_settings({**workspace.lithops_settings, "default_executor": default_backend})
     return workspace
 
 

@@ -168,3 +168,32 @@ def test_edit_run_watch_gantt_cancel_and_history(
         shutil.copy(ide_shot, images / "ide.png")
         shutil.copy(gantt_shot, images / "gantt.png")
     print(f"IDE e2e took {time.monotonic() - started:.1f} s")
+
+
+def test_dask_template_runs_with_its_tasks_in_the_gantt(
+    developer, live_server_url, jobs_worker, frontend_dist, page_with_failure_shot
+):
+    """A workspace made from the dask template and run without choosing a backend: its LocalCluster's tasks
+    reach the Gantt (the template sets the workspace's default backend to dask-local)."""
+    page = page_with_failure_shot
+    page.goto(f"{live_server_url}/")
+    page.fill("input[name=username]", "dev@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    form = page.get_by_role("form", name="New workspace")
+    form.get_by_label("Name").fill("dask demo")
+    form.get_by_label("Template").select_option("dask")
+    form.get_by_role("button", name="Create workspace").click()
+    page.wait_for_url(re.compile(r"/w/\d+"))
+    page.get_by_role("tab", name=re.compile("example.py")).wait_for()
+
+    page.get_by_role("button", name="▶ Run").click()
+    output = page.get_by_role("log", name=re.compile("Output of run"))
+    output.get_by_text("total: 55").wait_for(timeout=600_000)  # the first run builds the Dask runtime
+    page.wait_for_function("document.querySelector('[data-testid=current-state]')?.textContent === 'succeeded'")
+
+    page.get_by_role("tab", name="Gantt").click()
+    page.get_by_test_id("gantt").wait_for()
+    # Ten inc tasks and the total.
+    page.wait_for_function("document.querySelector('[data-testid=gantt]')?.dataset.tasks === '11'", timeout=20_000)
+    page.get_by_text("11 tasks · 11 in view").wait_for()

@@ -19,7 +19,7 @@ import pytest
 from jobs.backends import BACKENDS, backend_names, get_backend
 from jobs.backends.dask_local import DaskLocal
 from jobs.backends.dask_scheduler import validate_address
-from monitoring.injection import AGENT_DIR
+from monitoring.injection import dask_preload_env, inject
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy import aws
 from pyrun_web.tenancy.models import CloudAccount
@@ -448,15 +448,10 @@ def test_dask_local_env_lets_a_local_cluster_start(tenants, tmp_path):
     plan = get_backend("dask-local").plan(
         job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=with_defaults({"workers": 2})
     )
-    assert plan.env == {
-        "DASK_TEMPORARY_DIRECTORY": "/tmp",
-        "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": '["pyrun_agent.dask_preload"]',
-        "DASK_DISTRIBUTED__WORKER__PRELOAD": '["pyrun_agent.dask_preload"]',
-        "PYRUN_DASK_WORKERS": "2",
-    }
+    assert plan.env == {"DASK_TEMPORARY_DIRECTORY": "/tmp", "PYRUN_DASK_WORKERS": "2"}
     scratch = tmp_path / "scratch"  # the sandbox's /tmp, on the host
-    # The runner puts the agent on PYTHONPATH (monitoring.injection); without a socket it loads and stays idle.
-    env = {**plan.env, "DASK_TEMPORARY_DIRECTORY": str(scratch), "PYTHONPATH": str(AGENT_DIR)}
+    # The runner adds the agent (monitoring.injection); without a socket it loads and stays idle.
+    env = {**plan.env, **inject(None).env, "DASK_TEMPORARY_DIRECTORY": str(scratch)}
     out = run_python(
         """
         import os
@@ -475,8 +470,7 @@ def test_dask_local_env_lets_a_local_cluster_start(tenants, tmp_path):
     assert scratch.is_dir()  # the workers' scratch space went where the plan said
 
 
-@pytest.mark.django_db
-def test_dask_local_agent_hook_preloads_into_scheduler_and_workers(tenants, tmp_path):
+def test_agent_preload_loads_into_scheduler_and_workers(tmp_path):
     agent_dir = tmp_path / "agent"
     agent_dir.mkdir()
     (agent_dir / "pyrun_test_preload.py").write_text(
@@ -486,10 +480,12 @@ def test_dask_local_agent_hook_preloads_into_scheduler_and_workers(tenants, tmp_
         "        f.write(type(server).__name__ + '\\n')\n"
     )
     marks = tmp_path / "marks"
-    plan = DaskLocal(agent_modules=["pyrun_test_preload"]).plan(
-        job=job_of(tenants.org), runtime=None, interpreter=sys.executable, settings=with_defaults({})
-    )
-    env = {**plan.env, "PYTHONPATH": str(agent_dir), "MARKS": str(marks), "DASK_TEMPORARY_DIRECTORY": str(tmp_path)}
+    env = {
+        **dask_preload_env(["pyrun_test_preload"]),
+        "PYTHONPATH": str(agent_dir),
+        "MARKS": str(marks),
+        "DASK_TEMPORARY_DIRECTORY": str(tmp_path),
+    }
     run_python(
         """
         from distributed import Client, LocalCluster

@@ -12,10 +12,11 @@ pytestmark = pytest.mark.slow
 
 
 class TestTemplates(TenantTest):
-    def run_template(self, template: str, backend: str) -> tuple[dict, str, str]:
+    def run_template(self, template: str, backend: str | None = None) -> tuple[dict, str, str]:
         created = self.api("member").post("/api/v1/workspaces/", {"name": template, "template": template})
         assert created.status_code == 201, created.content
-        job = start_run(self.api("member"), created.json()["id"], "example.py", backend=backend)
+        chosen = {"backend": backend} if backend else {}  # none: the workspace's default, as the Run button does
+        job = start_run(self.api("member"), created.json()["id"], "example.py", **chosen)
         done = wait_for(self.api("viewer"), job["id"], timeout=900)  # the first build downloads from PyPI
         chunks, _ = read_logs(self.api("viewer"), job["id"])
         stdout = "".join(c["text"] for c in chunks if c["stream"] == "stdout")
@@ -31,7 +32,23 @@ class TestTemplates(TenantTest):
         assert "+ lithops==" in others and "] == ready in" in others  # the runtime build, as it went
         assert done["exit_code"] == 0 and done["error"] is None and done["runtime"]
 
-    def test_dask_template_on_dask_local(self, jobs_worker):
-        _, stdout, _ = self.run_template("dask", "dask-local")
+    def tasks(self, job_id: int) -> list[dict]:
+        response = self.api("viewer").get(f"/api/v1/jobs/{job_id}/tasks/", {"page_size": 100})
+        assert response.status_code == 200, response.content
+        return response.json()["results"]
+
+    def test_dask_template_runs_on_dask_local_by_default_and_shows_its_tasks(self, jobs_worker):
+        done, stdout, _ = self.run_template("dask")
         assert "incremented: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" in stdout
         assert "total: 55\n" in stdout
+        assert done["backend"] == "dask-local"
+        tasks = self.tasks(done["id"])
+        # One row per task: the ten inc calls and the total, each finished, drawn from the Dask scheduler.
+        computes = [t for t in tasks if t["phase"] == "compute"]
+        assert len(computes) == 11 and {t["status"] for t in computes} == {"finished"}
+        assert {t["framework"] for t in computes} == {"dask"}
+
+    def test_a_local_cluster_is_watched_whatever_the_backend(self, jobs_worker):
+        done, stdout, _ = self.run_template("dask", "lithops-localhost")
+        assert "total: 55\n" in stdout and done["backend"] == "lithops-localhost"
+        assert len([t for t in self.tasks(done["id"]) if t["phase"] == "compute"]) == 11

@@ -27,6 +27,7 @@ class TestTemplatesApi(TenantTest):
         assert set(listed) >= {"python", "lithops", "dask", "empty"}
         assert listed["lithops"]["files"] == [".pyrun/environment.yml", "example.py"]
         assert listed["lithops"]["entrypoint"] == "example.py"
+        assert (listed["lithops"]["default_backend"], listed["dask"]["default_backend"]) == (None, "dask-local")
         assert listed["empty"]["files"] == []
 
     def test_one_template_reads_by_slug(self):
@@ -35,6 +36,12 @@ class TestTemplatesApi(TenantTest):
 
     def test_templates_need_authentication(self):
         assert APIClient().get("/api/v1/templates/").status_code == 401
+
+    @pytest.mark.parametrize(("slug", "backend"), [("dask", "dask-local"), ("lithops", "lithops-localhost")])
+    def test_a_workspace_created_from_a_template_runs_on_its_backend(self, slug, backend):
+        created = self.api("member").post("/api/v1/workspaces/", {"name": slug, "template": slug}).json()
+        config = self.api("member").get(f"/api/v1/workspaces/{created['id']}/config/").json()
+        assert config["default_executor"] == backend
 
     @pytest.mark.parametrize("slug", sorted(TEMPLATES))
     def test_a_workspace_created_from_a_template_holds_its_files(self, slug):
