@@ -117,7 +117,7 @@ def run(env: BenchEnv) -> list[Result]:
     worker.start()
     try:
         # The runtime: built by the worker's builds queue, outside the timing.
-        runtime = runtimes.ensure_workspace_runtime(workspace, user=user)
+        runtime = runtimes.ensure_workspace_runtime(workspace.spec_source(), user=user)
         runtime = runtimes.wait_ready(runtime.pk, 1800)
         assert runtime.state == Runtime.State.READY, runtime.error_message
         python = str(runtime.python)

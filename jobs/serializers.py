@@ -59,11 +59,6 @@ class RunCreateSerializer(serializers.Serializer):
     )
 
 
-class LogQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, default=0, help_text="Only chunks with a larger seq.")
-    limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000)
-
-
 class LogChunkSerializer(serializers.ModelSerializer):
     class Meta:
         model = LogChunk

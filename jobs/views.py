@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from jobs import services
 from jobs.models import Job
-from jobs.serializers import JobLogSerializer, JobSerializer, LogQuerySerializer, RunCreateSerializer
+from jobs.serializers import JobLogSerializer, JobSerializer, RunCreateSerializer
 from monitoring import export, metrics, tasks_query, timeline
 from monitoring.serializers import (
     MetricsQuerySerializer,
@@ -20,6 +20,7 @@ from monitoring.serializers import (
     TimelineQuerySerializer,
     TimelineSerializer,
 )
+from pyrun_web.api.serializers import LogQuerySerializer
 from pyrun_web.api.viewsets import TenantViewSetMixin
 from workspaces.models import Workspace
 

@@ -1,15 +1,10 @@
-"""A build's log: lines from any thread are buffered and written by the build's owner in small batches.
-
-Builders log from their build thread (and rattler from its own); only the thread that owns the database
-connection writes, so a builder never touches the database.
-"""
+"""A build's log: lines from any thread (builders log from their build thread, rattler from its own) are
+buffered and written by the build's owner in small batches, so a builder never touches the database (the writer
+itself is ``pyrun_web.logwriter``)."""
 
 from __future__ import annotations
 
-import threading
-
-from django.db.models import Max
-
+from pyrun_web.logwriter import LogWriter
 from runtimes import events
 from runtimes.models import RuntimeLogLine
 
@@ -18,37 +13,24 @@ MAX_LINE_CHARS = 4000
 MAX_LINES_PER_BUILD = 20_000
 
 
-class BuildLog:
+class BuildLog(LogWriter[RuntimeLogLine]):
+    model = RuntimeLogLine
+    owner_field = "runtime_id"
+    max_size = MAX_LINES_PER_BUILD
+
     def __init__(self, runtime_id: int) -> None:
+        super().__init__(runtime_id)
         self.runtime_id = runtime_id
-        last = RuntimeLogLine.objects.filter(runtime_id=runtime_id).aggregate(last=Max("seq"))["last"]
-        self._next_seq = (last or 0) + 1
-        self._pending: list[str] = []
-        self._lock = threading.Lock()
-        self._written = 0
-        self._truncated = False
 
     def write(self, text: str) -> None:
         """Queue a line (thread-safe); embedded newlines become separate lines."""
-        with self._lock:
-            for line in str(text).split("\n"):
-                if self._written + len(self._pending) >= MAX_LINES_PER_BUILD:
-                    if not self._truncated:
-                        self._pending.append(f"[log truncated after {MAX_LINES_PER_BUILD} lines]")
-                        self._truncated = True
-                    return
-                self._pending.append(line[:MAX_LINE_CHARS])
+        self.add("", *(line[:MAX_LINE_CHARS] for line in str(text).split("\n")))
 
-    def flush(self) -> int:
-        """Write and publish what is queued; call it from the thread that owns the database connection."""
-        with self._lock:
-            batch, self._pending = self._pending, []
-            first = self._next_seq
-            self._next_seq += len(batch)
-            self._written += len(batch)
-        if not batch:
-            return 0
-        rows = [RuntimeLogLine(runtime_id=self.runtime_id, seq=first + i, text=text) for i, text in enumerate(batch)]
-        RuntimeLogLine.objects.bulk_create(rows)
-        events.publish_log(self.runtime_id, [(row.seq, row.text) for row in rows])
-        return len(rows)
+    def truncation_notice(self) -> tuple[str, str]:
+        return "", f"[log truncated after {MAX_LINES_PER_BUILD} lines]"
+
+    def make_row(self, seq: int, stream: str, text: str) -> RuntimeLogLine:
+        return RuntimeLogLine(runtime_id=self.owner_id, seq=seq, text=text)
+
+    def publish(self, rows: list[RuntimeLogLine]) -> None:
+        events.publish_log(self.owner_id, [(row.seq, row.text) for row in rows])

@@ -4,6 +4,9 @@ The builder runs in its own thread and never touches the database; this thread o
 writes the log in small batches, sends heartbeats, and turns a cancel request (or the deadline) into the
 ``BuildContext.cancelled`` event the builder's commands watch. Only a complete build is published (see
 ``runtimes.layout``) and marked ready.
+
+:func:`follow_build` is the other side: a caller that needs the runtime (a job's worker) waits for the build's
+end, running it itself when nobody has claimed it yet, and sees this attempt's log lines as they come.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +23,12 @@ from django.conf import settings
 from django.db import connections
 
 from pyrun_web.errors import PyrunError
+from pyrun_web.heartbeat import Ticker
 from runtimes import layout
 from runtimes.builders import load_builder, load_publisher
 from runtimes.builders.base import BuildContext, BuildResult
 from runtimes.buildlog import BuildLog
-from runtimes.models import Runtime
+from runtimes.models import Runtime, RuntimeLogLine
 from runtimes.spec import RuntimeSpec, parse_dockerfile, parse_environment
 
 logger = logging.getLogger(__name__)
@@ -32,6 +37,7 @@ FLUSH_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
 # After a cancel, how long the builder thread gets to stop its command before the build is failed anyway.
 STOP_GRACE_SECONDS = 30.0
+FOLLOW_POLL_SECONDS = 0.25  # how often a follower looks for new lines, the build's end and its own stop
 
 
 @dataclass
@@ -50,6 +56,12 @@ def spec_of(runtime: Runtime) -> RuntimeSpec:
     return RuntimeSpec.from_json(data, context_dir=str(context) if context.is_dir() else "")
 
 
+def build_header(attempt: int, runtime_id: int) -> str:
+    """The first line of each attempt's log (followed by the builder and target): :func:`follow_build` finds
+    the lines of one attempt by it."""
+    return f"== build #{attempt} of runtime {runtime_id}"
+
+
 def run_build(runtime_id: int, task_id: str | None = None, *, soft_limit: type[BaseException] | None = None) -> str:
     """Build ``runtime_id`` if this caller can claim it; returns the state it ended in (or why it did not run).
 
@@ -62,7 +74,7 @@ def run_build(runtime_id: int, task_id: str | None = None, *, soft_limit: type[B
     if not runtime.claim_build(task_id):
         return f"not claimed ({runtime.state})"
     log = BuildLog(runtime.pk)
-    log.write(f"== build #{runtime.attempts} of runtime {runtime.pk} ({runtime.builder} builder, {runtime.target})")
+    log.write(f"{build_header(runtime.attempts, runtime.pk)} ({runtime.builder} builder, {runtime.target})")
     build_dir = layout.new_build_dir(runtime.pk)
     final = layout.final_prefix(runtime.org_id, runtime.spec_hash)
     ctx = BuildContext(
@@ -135,18 +147,16 @@ def _supervise(
 
     thread = threading.Thread(target=work, name=f"build-{runtime.pk}", daemon=True)
     thread.start()
-    last_beat = time.monotonic()
+    beat = Ticker(HEARTBEAT_SECONDS, wait_first=True)
     stop_deadline: float | None = None
     try:
         while thread.is_alive():
             thread.join(FLUSH_SECONDS)
             log.flush()
             now = time.monotonic()
-            if now - last_beat >= HEARTBEAT_SECONDS:
-                last_beat = now
-                if runtime.heartbeat() and not ctx.cancelled.is_set():
-                    ctx.log("== cancel requested")
-                    ctx.cancelled.set()
+            if beat.due(now) and runtime.heartbeat() and not ctx.cancelled.is_set():
+                ctx.log("== cancel requested")
+                ctx.cancelled.set()
             if ctx.cancelled.is_set() and stop_deadline is None:
                 stop_deadline = now + STOP_GRACE_SECONDS
             if stop_deadline is not None and now > stop_deadline:
@@ -173,3 +183,92 @@ def _as_error(exc: BaseException, ctx: BuildContext, soft_limit: type[BaseExcept
     if isinstance(exc, Exception):
         logger.exception("build of runtime %s crashed", ctx.runtime_id, exc_info=exc)
     return PyrunError("runtime:platform:build-crashed")
+
+
+# --- Following a build -------------------------------------------------------------------------------------
+
+
+class _BuildThread(threading.Thread):
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(name=f"runtime-{runtime.pk}", daemon=True)
+        self.runtime_id = runtime.pk
+        self.task_id = runtime.celery_task_id or None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            # Claimed with the queued task's id: whichever of us and the build task gets there first builds.
+            run_build(self.runtime_id, self.task_id)
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            connections.close_all()  # this thread's connections
+
+
+def settled(runtime_id: int) -> Runtime | None:
+    """The runtime once its build has ended (ready or failed), else None. A build whose worker stopped beating
+    is failed here, so a waiter never outlives a lost build by more than the heartbeat staleness."""
+    runtime = Runtime.objects.get(pk=runtime_id)
+    if runtime.state == Runtime.State.BUILDING and Runtime.objects.filter(pk=runtime_id).reap_stale():
+        runtime.refresh_from_db()
+    return runtime if runtime.state in (Runtime.State.READY, Runtime.State.FAILED) else None
+
+
+def follow_build(
+    runtime: Runtime,
+    *,
+    on_log: Callable[[str], None],
+    should_stop: Callable[[], bool],
+    on_beat: Callable[[], object] | None = None,
+    beat_seconds: float = 3.0,
+    timeout: float | None = None,
+) -> Runtime | None:
+    """Wait for the build of a pending or building ``runtime`` to end; returns the row ready or failed, or None
+    once ``should_stop`` said so.
+
+    A pending build runs here, in a thread: a worker waiting on a build queued behind itself would wait forever.
+    The lines of this attempt reach ``on_log`` as they are stored, one string per batch (a line each, prefixed
+    ``[runtime N]``); ``on_beat`` is called every ``beat_seconds``. After a stop the build goes on, so that the
+    next user of the spec finds it built; one running in this thread is still waited for, since its thread
+    owns it. Raises ``runtime:platform:wait-timeout`` when the build outlives its own time limit by far.
+    """
+    timeout = settings.PYRUN_BUILD_TIMEOUT_SECONDS + 120 if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    # The log holds every attempt; this one starts at its header (whoever claims the build writes it, maybe
+    # before we look): pending → the next attempt, building → the current one.
+    attempt = runtime.attempts + 1 if runtime.state == Runtime.State.PENDING else runtime.attempts
+    header = build_header(attempt, runtime.pk) + " "
+    lines = RuntimeLogLine.objects.filter(runtime_id=runtime.pk)
+    shown: int | None = None
+    builder = _BuildThread(runtime) if runtime.state == Runtime.State.PENDING else None
+    if builder is not None:
+        builder.start()
+    beat = Ticker(beat_seconds)
+    stopped = False
+    while True:
+        if builder is not None and builder.is_alive():
+            builder.join(FOLLOW_POLL_SECONDS)
+        else:
+            time.sleep(FOLLOW_POLL_SECONDS)
+        building_here = builder is not None and builder.is_alive()
+        ended = None if building_here else settled(runtime.pk)
+        if not stopped and shown is None:
+            first = lines.filter(text__startswith=header).values_list("seq", flat=True).first()
+            shown = None if first is None else first - 1
+        if not stopped and shown is not None:
+            batch = list(lines.filter(seq__gt=shown).order_by("seq").values_list("seq", "text"))
+            if batch:
+                shown = batch[-1][0]
+                on_log("\n".join(f"[runtime {runtime.pk}] {text}" for _, text in batch))
+        if on_beat is not None and beat.due():
+            on_beat()
+        if not stopped and should_stop():
+            stopped = True
+        if stopped and not building_here:
+            return None
+        if builder is not None and builder.error is not None and not building_here:
+            raise builder.error
+        if ended is not None:
+            return ended
+        if not building_here and time.monotonic() >= deadline:
+            raise PyrunError("runtime:platform:wait-timeout", id=runtime.pk, seconds=int(timeout))

@@ -111,11 +111,6 @@ class RuntimeSummarySerializer(serializers.Serializer):
     error = RuntimeErrorSerializer(allow_null=True)
 
 
-class LogQuerySerializer(serializers.Serializer):
-    after = serializers.IntegerField(min_value=0, default=0, help_text="Only lines with a larger seq.")
-    limit = serializers.IntegerField(min_value=1, max_value=5000, default=1000)
-
-
 class LogLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = RuntimeLogLine

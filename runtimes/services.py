@@ -1,8 +1,8 @@
-"""What the rest of the platform asks of runtimes: the spec of a workspace, a runtime for a spec (reused
-or built once), waiting for it, rebuild, cancel, delete, and a workspace's runtime status.
+"""What the rest of the platform asks of runtimes: the spec of a folder (a :class:`SpecSource`, which its
+owner builds: runtimes knows no workspace), a runtime for a spec (reused or built once), waiting for it, rebuild,
+cancel, delete, and a source's runtime status.
 
-Jobs call :func:`ensure_workspace_runtime` then :func:`wait_ready`: concurrent callers for the same spec get
-the same row and one build.
+Jobs call :func:`acquire`: concurrent callers for the same spec get the same row and one build.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import stat
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import Organization
-from runtimes import layout
+from runtimes import director, layout
 from runtimes.buildlog import BuildLog
 from runtimes.interpreters import resolved_version
 from runtimes.models import TOUCH_SECONDS, Runtime, RuntimeUse
@@ -50,6 +51,16 @@ WAIT_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
+class SpecSource:
+    """A folder whose ``.pyrun/`` holds a runtime spec, and whom the runtimes given for it are recorded for (see
+    ``RuntimeUse``). Its owner builds it (``Workspace.spec_source()``)."""
+
+    org_id: int
+    root: Path
+    subject: str  # never reused by a later owner, e.g. "workspace:<storage id>"
+
+
+@dataclass(frozen=True)
 class SpecFile:
     source: str  # ".pyrun/environment.yml" or ".pyrun/Dockerfile"
     text: str
@@ -66,10 +77,10 @@ class SpecFile:
         return parse_environment(self.text)
 
 
-def read_spec_file(workspace) -> SpecFile | None:
-    """The workspace's Dockerfile, else its environment.yml, else None. Opened relative to the workspace folder
+def read_spec_file(source: SpecSource) -> SpecFile | None:
+    """The source's Dockerfile, else its environment.yml, else None. Opened relative to the source's folder
     without following symlinks: a link to a host file must not become a runtime spec (or an error text)."""
-    root = Path(workspace.path)
+    root = source.root
     for source in (DOCKERFILE, ENVIRONMENT_FILE):
         text = _read_inside(root, source)
         if text is not None:
@@ -103,16 +114,11 @@ def _read_inside(root: Path, rel: str) -> str | None:
         raise PyrunError("runtime:user:spec-unreadable", path=rel, reason="it is not UTF-8 text") from None
 
 
-def runtime_for_workspace(workspace) -> RuntimeSpec:
-    """The workspace's runtime spec (the platform default without a `.pyrun/` spec); PyrunError naming the
+def runtime_for_workspace(source: SpecSource) -> RuntimeSpec:
+    """The source's runtime spec (the platform default without a `.pyrun/` spec); PyrunError naming the
     line when the file is wrong."""
-    found = read_spec_file(workspace)
+    found = read_spec_file(source)
     return found.parse() if found else default_spec()
-
-
-def workspace_subject(workspace) -> str:
-    # The storage id, unlike the pk, is never reused by a later workspace.
-    return f"workspace:{workspace.storage_id}"
 
 
 # --- Identity ---------------------------------------------------------------------------------------------
@@ -308,18 +314,21 @@ def record_invalid(org: Organization, found: SpecFile, error: PyrunError, target
     return runtime
 
 
-def ensure_workspace_runtime(workspace, *, user=None, target: str = Runtime.Target.LOCAL) -> Runtime:
-    """The runtime of a workspace's current spec (see :func:`ensure_runtime`); an unparsable spec file gives a
-    failed runtime whose error names the line."""
-    found = read_spec_file(workspace)
+def ensure_workspace_runtime(
+    source: SpecSource, *, user=None, target: str = Runtime.Target.LOCAL, org: Organization | None = None
+) -> Runtime:
+    """The runtime of a source's current spec (see :func:`ensure_runtime`); an unparsable spec file gives a
+    failed runtime whose error names the line. ``org``: the source's org when the caller has it at hand."""
+    org = org or Organization.objects.get(pk=source.org_id)
+    found = read_spec_file(source)
     try:
         spec = found.parse() if found else default_spec()
     except PyrunError as error:
         if error.id not in SPEC_ERRORS or found is None:
             raise
-        return record_invalid(workspace.org, found, error, target_for(found.kind, target), user)
+        return record_invalid(org, found, error, target_for(found.kind, target), user)
     target = target_for(spec.kind, target)
-    return ensure_runtime(workspace.org, spec, target, user, subject=workspace_subject(workspace))
+    return ensure_runtime(org, spec, target, user, subject=source.subject)
 
 
 def wait_ready(runtime_id: int, timeout: float, *, poll: float = WAIT_POLL_SECONDS) -> Runtime:
@@ -329,15 +338,79 @@ def wait_ready(runtime_id: int, timeout: float, *, poll: float = WAIT_POLL_SECON
     here too, so a waiter never outlives a lost build by more than the heartbeat staleness.
     """
     deadline = time.monotonic() + timeout
-    while True:
-        runtime = Runtime.objects.get(pk=runtime_id)
-        if runtime.state in (Runtime.State.READY, Runtime.State.FAILED):
-            return runtime
-        if runtime.state == Runtime.State.BUILDING and Runtime.objects.filter(pk=runtime_id).reap_stale():
-            continue
+    while (runtime := director.settled(runtime_id)) is None:
         if time.monotonic() >= deadline:
             raise PyrunError("runtime:platform:wait-timeout", id=runtime_id, seconds=int(timeout))
         time.sleep(poll)
+    return runtime
+
+
+# --- Acquire: a ready runtime for a run --------------------------------------------------------------------
+
+
+class RuntimeUnavailable(Exception):
+    """The runtime could not be built; ``reason`` says why, readably (the build's error or the spec's)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def acquire(
+    org: Organization,
+    source: SpecSource,
+    *,
+    target: str,
+    user=None,
+    reuse: int | None = None,
+    on_runtime: Callable[[Runtime], None] | None = None,
+    on_log: Callable[[str], None],
+    should_stop: Callable[[], bool],
+    on_beat: Callable[[], object] | None = None,
+    beat_seconds: float = 3.0,
+) -> Runtime | None:
+    """A ready runtime for a run: the one of the source's current spec, or with ``reuse`` (a re-run) that runtime
+    as is when it is ready, else its spec built again (the source's current spec when the row is gone).
+
+    Waiting for a build runs it here when nobody has claimed it yet (see :func:`director.follow_build`).
+    ``on_runtime`` learns the row before any wait (so the run can link to its build log); ``on_log`` gets lines
+    for the run's log: where the runtime stands and the lines of this build attempt; ``on_beat`` is called every
+    ``beat_seconds`` while waiting. Returns None when ``should_stop`` said so (the build goes on for later runs);
+    raises :class:`RuntimeUnavailable` when the runtime cannot be built.
+    """
+    runtime = _runtime_to_acquire(org, source, target, user, reuse)
+    if on_runtime is not None:
+        on_runtime(runtime)
+    if runtime.state == Runtime.State.FAILED:  # not retried: a spec that does not parse
+        raise RuntimeUnavailable(runtime.error_message or runtime.error_id)
+    if runtime.state != Runtime.State.READY:
+        on_log(f"Runtime {runtime.pk} is {runtime.state}: building it ({runtime.source or 'default spec'})")
+        ended = director.follow_build(
+            runtime, on_log=on_log, should_stop=should_stop, on_beat=on_beat, beat_seconds=beat_seconds
+        )
+        if ended is None:
+            return None
+        if ended.state != Runtime.State.READY:
+            raise RuntimeUnavailable(ended.error_message or ended.error_id or "unknown error")
+        runtime = ended
+    on_log(f"Runtime {runtime.pk} ready (Python {runtime.python_version}, {runtime.builder})")
+    return runtime
+
+
+def _runtime_to_acquire(org: Organization, source: SpecSource, target: str, user, reuse: int | None) -> Runtime:
+    runtime = Runtime.objects.filter(pk=reuse).first() if reuse is not None else None
+    if runtime is None:
+        return ensure_workspace_runtime(source, user=user, target=target, org=org)
+    if runtime.state == Runtime.State.READY and runtime.has_interpreter:
+        runtime.touch()
+        return runtime
+    if runtime.is_active:
+        return runtime
+    try:
+        spec = director.spec_of(runtime)
+    except PyrunError as error:
+        raise RuntimeUnavailable(error.message) from error
+    return ensure_runtime(org, spec, runtime.target, user)
 
 
 # --- Rebuild, cancel, delete -------------------------------------------------------------------------------
@@ -389,12 +462,12 @@ _STATUS_OF_STATE = {
 }
 
 
-def workspace_runtime_status(workspace, target: str = Runtime.Target.LOCAL) -> WorkspaceRuntimeStatus:
-    """Where the runtime of the workspace's current spec stands; *outdated* when it has none yet but the
-    workspace used a ready runtime of an earlier spec. Reads only: nothing is built or recorded."""
+def workspace_runtime_status(source: SpecSource, target: str = Runtime.Target.LOCAL) -> WorkspaceRuntimeStatus:
+    """Where the runtime of the source's current spec stands; *outdated* when it has none yet but the source
+    used a ready runtime of an earlier spec. Reads only: nothing is built or recorded."""
     error, found = None, None
     try:
-        found = read_spec_file(workspace)
+        found = read_spec_file(source)
         spec = found.parse() if found else default_spec()
         digest = identity(spec, target)[0]
     except PyrunError as exc:
@@ -402,15 +475,13 @@ def workspace_runtime_status(workspace, target: str = Runtime.Target.LOCAL) -> W
             raise
         error = {"id": exc.id, "message": exc.message}
         digest = invalid_spec_hash(found.source, found.text, target=target) if found else ""
-    current = Runtime.objects.filter(org_id=workspace.org_id, spec_hash=digest).first() if digest else None
+    current = Runtime.objects.filter(org_id=source.org_id, spec_hash=digest).first() if digest else None
     if current is not None:
         return WorkspaceRuntimeStatus(_STATUS_OF_STATE[current.state], current, current.error or error)
     if error is not None:
         return WorkspaceRuntimeStatus("failed", None, error)
     used = (
-        RuntimeUse.objects.filter(
-            org_id=workspace.org_id, subject=workspace_subject(workspace), runtime__state=Runtime.State.READY
-        )
+        RuntimeUse.objects.filter(org_id=source.org_id, subject=source.subject, runtime__state=Runtime.State.READY)
         .select_related("runtime")
         .first()
     )

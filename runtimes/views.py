@@ -7,15 +7,11 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from pyrun_web.api.serializers import LogQuerySerializer
 from pyrun_web.api.viewsets import TenantViewSetMixin
 from runtimes import services
 from runtimes.models import Runtime
-from runtimes.serializers import (
-    LogQuerySerializer,
-    RuntimeDetailSerializer,
-    RuntimeLogSerializer,
-    RuntimeSerializer,
-)
+from runtimes.serializers import RuntimeDetailSerializer, RuntimeLogSerializer, RuntimeSerializer
 
 
 class RuntimeViewSet(

@@ -39,7 +39,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def runtime(self, workspace: Workspace) -> str:
         # Reads the workspace's spec file: the change page only, never the list.
         try:
-            status = workspace_runtime_status(workspace)
+            status = workspace_runtime_status(workspace.spec_source())
         except PyrunError as error:
             return f"unknown: {error.message}"
         if status.runtime is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -17,6 +17,9 @@ from django.utils.text import slugify
 from pyrun_web.tenancy.models import Organization, TenantModel
 from workspaces.execution_settings import with_defaults
 from workspaces.storage import WorkspaceFiles
+
+if TYPE_CHECKING:
+    from runtimes.services import SpecSource
 
 
 class Workspace(TenantModel):
@@ -47,6 +50,13 @@ class Workspace(TenantModel):
     def path(self) -> Path:
         """The folder holding the workspace's files."""
         return settings.WORKSPACES_ROOT / str(self.storage_id)
+
+    def spec_source(self) -> SpecSource:
+        """Where runtimes read this workspace's spec (its ``.pyrun/``) and whom its runtimes are recorded for."""
+        from runtimes.services import SpecSource
+
+        # The storage id, unlike the pk, is never reused by a later workspace.
+        return SpecSource(org_id=self.org_id, root=self.path, subject=f"workspace:{self.storage_id}")
 
     @property
     def lock_path(self) -> Path:

@@ -48,7 +48,7 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         # Both runtime fields come from one look at the spec file (a list serializer shares this cache).
         cache = self.__dict__.setdefault("_runtime_statuses", {})
         if workspace.pk not in cache:
-            cache[workspace.pk] = workspace_runtime_status(workspace)
+            cache[workspace.pk] = workspace_runtime_status(workspace.spec_source())
         return cache[workspace.pk]
 
     @extend_schema_field(RuntimeSummarySerializer(allow_null=True))

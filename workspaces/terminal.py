@@ -87,7 +87,7 @@ class ShellRuntime:
 
 def shell_runtime(workspace: Workspace) -> ShellRuntime | None:
     """The runtime the shell should have; None: the platform's default."""
-    runtime = workspace_runtime_status(workspace).runtime
+    runtime = workspace_runtime_status(workspace.spec_source()).runtime
     if runtime is None or runtime.state != Runtime.State.READY or not runtime.has_interpreter:
         return None
     return ShellRuntime(prefixes=runtime.interpreter_prefixes, root=runtime.sandbox_root, env=runtime.image_env)

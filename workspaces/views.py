@@ -54,7 +54,10 @@ class WorkspaceViewSet(TenantModelViewSet):
         """Get the runtime of the workspace's current `.pyrun/` spec (target local): a ready one is returned as is
         (200); otherwise one build is queued (202) — follow it at `/api/v1/runtimes/{id}/log/`. A spec file that
         does not parse gives a failed runtime whose error names the line."""
-        runtime = runtime_services.ensure_workspace_runtime(self.get_object(), user=request.user)
+        workspace = self.get_object()
+        runtime = runtime_services.ensure_workspace_runtime(
+            workspace.spec_source(), user=request.user, org=workspace.org
+        )
         runtime.refresh_from_db()  # the build may have moved on already
         code = status.HTTP_202_ACCEPTED if runtime.is_active else status.HTTP_200_OK
         return Response(RuntimeDetailSerializer(runtime).data, status=code)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from jobs import runner, services
 from jobs.models import Job, JobState, LogChunk
+from jobs.supervisor import exit_error
 from pyrun_web.errors import PyrunError
 from pyrun_web.sandbox import ResourceLimits
 from tests.jobs.conftest import make_workspace
@@ -272,7 +273,7 @@ class TestCancelWhilePreparing(TenantTest):
         from runtimes.services import identity, runtime_for_workspace
 
         workspace = make_workspace(self.t)
-        digest = identity(runtime_for_workspace(workspace), "local")[0]
+        digest = identity(runtime_for_workspace(workspace.spec_source()), "local")[0]
         # Another worker is building this spec's runtime (its heartbeat is fresh).
         runtime = Runtime.objects.create(
             org=self.t.org, spec_hash=digest, kind="conda", builder="uv", state="building",
@@ -360,7 +361,7 @@ class TestExitReasons:
         ],
     )  # fmt: skip
     def test_exit_reasons(self, code, stderr, hit, error_id, text):
-        error = runner.exit_error(code, stderr, self.limits, hit)
+        error = exit_error(code, stderr, self.limits, hit)
         assert error.id == error_id
         assert text in error.message
 

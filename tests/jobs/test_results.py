@@ -9,8 +9,10 @@ import os
 import pytest
 
 from jobs import runner
+from jobs.joblog import JobLog
 from jobs.models import Job
 from jobs.results import copy_results, copy_results_for_log
+from jobs.supervisor import Outcome
 from pyrun_web.errors import PyrunError
 from pyrun_web.sandbox import ResourceLimits
 from tests.jobs.conftest import make_workspace
@@ -89,8 +91,8 @@ class TestRunnerCopiesOnSuccess(TenantTest):
         )
         assert job.claim(task_id="t", worker="w") and job.mark_running()
         scratch = scratch_with_results(tmp_path, {"results/out.txt": b"42"})
-        log = runner.JobLog(job)
-        runner._finish(job, log, runner.Outcome(exit_code=code), ResourceLimits(), 1.0, scratch)
+        log = JobLog(job)
+        runner._finish(job, log, Outcome(exit_code=code), ResourceLimits(), 1.0, scratch)
         job.refresh_from_db()
         return job
 

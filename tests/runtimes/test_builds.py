@@ -143,14 +143,14 @@ class TestUvBuilds(TenantTest):
 class TestWorkspaceSpecs(TenantTest):
     def test_malformed_yaml_gives_a_failed_runtime_naming_the_line(self, inline_builds):
         workspace = make_workspace(self.t, MALFORMED)
-        runtime = services.ensure_workspace_runtime(workspace, user=self.t.member)
+        runtime = services.ensure_workspace_runtime(workspace.spec_source(), user=self.t.member)
         assert runtime.state == Runtime.State.FAILED
         assert runtime.error_id == "runtime:user:bad-yaml"
         assert "line 6" in runtime.error_message
         assert any("line 6" in text for text in runtime.log_lines.values_list("text", flat=True))
         assert inline_builds == []  # nothing to build
-        assert services.ensure_workspace_runtime(workspace).pk == runtime.pk
-        status = services.workspace_runtime_status(workspace)
+        assert services.ensure_workspace_runtime(workspace.spec_source()).pk == runtime.pk
+        status = services.workspace_runtime_status(workspace.spec_source())
         assert status.status == "failed" and status.runtime.pk == runtime.pk
 
     def test_a_symlinked_spec_is_not_read(self, inline_builds, tmp_path):
@@ -161,35 +161,35 @@ class TestWorkspaceSpecs(TenantTest):
         env.unlink()
         env.symlink_to(secret)
         with pytest.raises(services.PyrunError) as caught:
-            services.ensure_workspace_runtime(workspace)
+            services.ensure_workspace_runtime(workspace.spec_source())
         assert caught.value.id == "runtime:user:spec-unreadable"
         assert "leaked" not in caught.value.message
         assert not Runtime.objects.exists()
 
     def test_status_goes_none_building_ready_outdated(self, sent_builds, transactional_db):
         workspace = make_workspace(self.t, SIX)
-        assert services.workspace_runtime_status(workspace).status == "none"
-        runtime = services.ensure_workspace_runtime(workspace, user=self.t.member)
-        assert services.workspace_runtime_status(workspace).status == "building"
+        assert services.workspace_runtime_status(workspace.spec_source()).status == "none"
+        runtime = services.ensure_workspace_runtime(workspace.spec_source(), user=self.t.member)
+        assert services.workspace_runtime_status(workspace.spec_source()).status == "building"
         director.run_build(*sent_builds[0])
-        status = services.workspace_runtime_status(workspace)
+        status = services.workspace_runtime_status(workspace.spec_source())
         assert (status.status, status.runtime.pk) == ("ready", runtime.pk)
         # The workspace got that ready runtime; editing the spec makes it outdated until the new one is built.
-        services.ensure_workspace_runtime(workspace)
+        services.ensure_workspace_runtime(workspace.spec_source())
         write_env(workspace, IDNA)
-        status = services.workspace_runtime_status(workspace)
+        status = services.workspace_runtime_status(workspace.spec_source())
         assert (status.status, status.runtime.pk) == ("outdated", runtime.pk)
 
     def test_dockerfile_context_is_hashed_and_snapshotted(self, sent_builds, transactional_db):
         workspace = make_workspace(self.t)
         write_env(workspace, "FROM python:3.11-slim\nARG LITHOPS\nCOPY requirements.txt .\n", name="Dockerfile")
         requirements = write_env(workspace, "six\n", name="requirements.txt")
-        spec = services.runtime_for_workspace(workspace)
+        spec = services.runtime_for_workspace(workspace.spec_source())
         assert spec.kind == "docker"  # the Dockerfile wins over the template's environment.yml
         first = services.identity(spec, "local")[0]
         requirements.write_text("six==1.16.0\n")
         assert services.identity(spec, "local")[0] != first
-        runtime = services.ensure_workspace_runtime(workspace)
+        runtime = services.ensure_workspace_runtime(workspace.spec_source())
         assert (runtime.builder, runtime.source) == ("docker", ".pyrun/Dockerfile")
         snapshot = layout.context_dir(runtime.pk)
         assert (snapshot / "requirements.txt").read_text() == "six==1.16.0\n"
@@ -200,7 +200,7 @@ class TestWorkspaceSpecs(TenantTest):
     def test_workspace_without_a_spec_gets_the_default_runtime(self, inline_builds):
         workspace = make_workspace(self.t)
         (Path(workspace.path) / ".pyrun" / "environment.yml").unlink()
-        runtime = services.ensure_workspace_runtime(workspace)
+        runtime = services.ensure_workspace_runtime(workspace.spec_source())
         runtime.refresh_from_db()
         assert runtime.state == Runtime.State.READY and runtime.packages == []
         assert runtime.python_version.startswith("3.11.")

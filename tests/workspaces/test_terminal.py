@@ -172,7 +172,7 @@ class TestTerminal(TenantTest):
         from runtimes.services import ensure_workspace_runtime
 
         write_env(self.workspace, SIX)
-        runtime = ensure_workspace_runtime(self.workspace, user=self.t.owner)
+        runtime = ensure_workspace_runtime(self.workspace.spec_source(), user=self.t.owner)
         runtime.refresh_from_db()
         assert runtime.state == "ready", runtime.error
 
@@ -194,7 +194,7 @@ class TestTerminal(TenantTest):
         dockerfile = f"FROM {BASE_IMAGE}\nENV GREETING=from-the-image\nRUN echo baked > /etc/pyrun-marker\n"
         (self.workspace.path / ".pyrun").mkdir()
         (self.workspace.path / ".pyrun/Dockerfile").write_text(dockerfile)
-        runtime = ensure_workspace_runtime(self.workspace, user=self.t.owner)
+        runtime = ensure_workspace_runtime(self.workspace.spec_source(), user=self.t.owner)
         runtime.refresh_from_db()
         try:
             assert runtime.state == "ready", runtime.error
