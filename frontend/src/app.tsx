@@ -1,4 +1,5 @@
 // App-wide state: who is logged in, their organisations and the one in use, and notifications.
+import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api } from "./api/endpoints";
 import { getOrg, setOrg } from "./api/client";
@@ -39,6 +40,7 @@ export function AppProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [orgKey, setOrgKey] = useState(0);
+  const queryClient = useQueryClient();
 
   const refreshOrgs = useCallback(async () => {
     try {
@@ -61,8 +63,10 @@ export function AppProvider({ children }: { children: ReactNode }) {
     setOrg(org.slug);
     await api.selectOrg(org.id).catch(() => undefined);
     setMe(await api.me());
+    // Everything cached was read in the other organisation.
+    queryClient.clear();
     setOrgKey((k) => k + 1);
-  }, []);
+  }, [queryClient]);
 
   const dismiss = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
   const notify = useCallback(

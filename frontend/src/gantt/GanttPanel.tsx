@@ -2,7 +2,9 @@
 // Live: the job's socket (`tasks,state`) fills a local store; once it has caught up every view is laid out
 // in the browser. Otherwise the server's `timeline/` draws each window, downsampled to the screen.
 
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
+import { keys } from "../api/queries";
 import { fetchJob, fetchTask, fetchTimeline } from "./api";
 import type { TimelineQuery } from "./engine";
 import { GanttChart } from "./GanttChart";
@@ -15,23 +17,28 @@ export interface GanttPanelProps {
   live: boolean;
 }
 
+interface Ended {
+  ended: boolean;
+  at: number | null; // epoch seconds
+}
+
+const endedOf = (job: { state: string; finished_at: string | null }): Ended => ({
+  ended: TERMINAL_JOB_STATES.has(job.state),
+  at: job.finished_at ? Date.parse(job.finished_at) / 1000 : null,
+});
+
 function GanttForJob({ jobId, live }: GanttPanelProps) {
   const store = useMemo(() => new TaskStore(), []);
   const [version, setVersion] = useState(0);
   const [synced, setSynced] = useState(false);
-  const [ended, setEnded] = useState<{ ended: boolean; at: number | null }>({ ended: !live, at: null });
-
-  useEffect(() => {
-    const controller = new AbortController();
-    fetchJob(jobId, controller.signal).then(
-      (job) => {
-        const at = job.finished_at ? Date.parse(job.finished_at) / 1000 : null;
-        setEnded({ ended: TERMINAL_JOB_STATES.has(job.state), at });
-      },
-      () => undefined,
-    );
-    return () => controller.abort();
-  }, [jobId, live]);
+  // Whether the job ended and when: from the socket's state messages, else as last read.
+  const [told, setEnded] = useState<Ended | null>(null);
+  const { data: summary } = useQuery({
+    queryKey: keys.jobSummary(jobId, live),
+    queryFn: ({ signal }) => fetchJob(jobId, signal),
+    placeholderData: keepPreviousData,
+  });
+  const ended = told ?? (summary ? endedOf(summary) : { ended: !live, at: null });
 
   useEffect(() => {
     if (!live) return;
@@ -50,10 +57,7 @@ function GanttForJob({ jobId, live }: GanttPanelProps) {
             });
           }
         },
-        state: (message) => {
-          const at = message.finished_at ? Date.parse(message.finished_at) / 1000 : null;
-          setEnded({ ended: TERMINAL_JOB_STATES.has(message.state), at });
-        },
+        state: (message) => setEnded(endedOf(message)),
         synced: () => setSynced(true),
       },
       { tasks: store.lastSeq },

@@ -22,6 +22,17 @@ export function statusCode(status: string): number {
 
 export const PHASES = ["task", "compute", "transfer", "disk-read", "disk-write"] as const;
 
+/** The index of `name` in `names`, appended when new (`ids` maps each name to its index). */
+function intern(names: string[], ids: Map<string, number>, name: string): number {
+  let id = ids.get(name);
+  if (id === undefined) {
+    id = names.length;
+    names.push(name);
+    ids.set(name, id);
+  }
+  return id;
+}
+
 function phaseCode(phase: string): number {
   const i = (PHASES as readonly string[]).indexOf(phase);
   return i < 0 ? 0 : i;
@@ -139,11 +150,9 @@ export class TaskStore {
   }
 
   private laneId(name: string): number {
-    let id = this.laneIds.get(name);
-    if (id === undefined) {
-      id = this.lanes.length;
-      this.lanes.push(name);
-      this.laneIds.set(name, id);
+    const known = this.lanes.length;
+    const id = intern(this.lanes, this.laneIds, name);
+    if (this.lanes.length > known) {
       const ranked = this.lanes.map((_, j) => j).sort((a, b) => compareLanes(this.lanes[a], this.lanes[b]));
       this.laneRank = new Uint32Array(this.lanes.length);
       ranked.forEach((lane, rank) => (this.laneRank[lane] = rank));
@@ -152,13 +161,7 @@ export class TaskStore {
   }
 
   private groupId(name: string): number {
-    let id = this.groupIds.get(name);
-    if (id === undefined) {
-      id = this.groups.length;
-      this.groups.push(name);
-      this.groupIds.set(name, id);
-    }
-    return id;
+    return intern(this.groups, this.groupIds, name);
   }
 
   private ensureCapacity(n: number): void {
@@ -290,24 +293,17 @@ function hasKeys(object: object): boolean {
   return false;
 }
 
-export function lowerBound(values: Float64Array, n: number, x: number): number {
+/** The first index of sorted `values[0, n)` holding a value ≥ x (lower bound) or > x (upper bound). */
+function bound(values: Float64Array, n: number, x: number, upper: boolean): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (values[mid] < x) lo = mid + 1;
+    if (values[mid] < x || (upper && values[mid] === x)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-export function upperBound(values: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (values[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+export const lowerBound = (values: Float64Array, n: number, x: number): number => bound(values, n, x, false);
+export const upperBound = (values: Float64Array, n: number, x: number): number => bound(values, n, x, true);

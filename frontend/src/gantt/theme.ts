@@ -33,7 +33,9 @@ const VARS: [keyof Omit<Theme, "dark">, string][] = [
 ]; // prettier-ignore
 
 function prefersDark(): boolean {
-  const attr = document.documentElement.getAttribute("data-theme");
+  // data-scheme: the app's resolved theme (theme.ts); data-theme alone: the bench page.
+  const root = document.documentElement;
+  const attr = root.getAttribute("data-scheme") ?? root.getAttribute("data-theme");
   if (attr === "dark") return true;
   if (attr === "light") return false;
   return typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
@@ -71,10 +73,10 @@ export function readTheme(element: Element): Theme {
   return theme;
 }
 
-/** Call `onChange` when the page's theme changes (`data-theme` on <html>, or the system preference). */
+/** Call `onChange` when the page's theme changes (`data-theme`/`data-scheme` on <html>, or the system preference). */
 export function watchTheme(onChange: () => void): () => void {
   const observer = new MutationObserver(onChange);
-  observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "class", "style"] });
+  observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme", "data-scheme", "class", "style"] });
   const media = typeof matchMedia === "function" ? matchMedia("(prefers-color-scheme: dark)") : null;
   media?.addEventListener?.("change", onChange);
   return () => {

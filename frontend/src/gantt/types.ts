@@ -60,7 +60,8 @@ export interface TimelineBar {
   seq: number | null;
 }
 
-export interface TimelineGroup {
+/** A task group's counts and span (the metrics API's `groups`). */
+export interface GroupSummary {
   group: string;
   framework: string;
   tasks: number;
@@ -69,6 +70,10 @@ export interface TimelineGroup {
   failed: number;
   start: number;
   end: number | null;
+}
+
+/** A group in a timeline window: with how many of its tasks the window holds. */
+export interface TimelineGroup extends GroupSummary {
   in_window: number;
 }
 

@@ -1,9 +1,12 @@
 // How Run executes this workspace: default executor and Lithops settings (workspaces/{id}/config/).
-import { useEffect, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
+import { keys, queries } from "../api/queries";
 import type { ExecutionSettings } from "../api/types";
 import { BACKENDS } from "../api/types";
 import { useApp } from "../app";
+import { ErrorBanner, FormRow } from "../components";
 
 const CHOICES: Partial<Record<keyof ExecutionSettings, readonly string[]>> = {
   default_executor: BACKENDS,
@@ -27,13 +30,13 @@ const FIELDS: { name: keyof ExecutionSettings; label: string; help: string; type
 
 export function LithopsConfigForm({ workspaceId, readOnly }: { workspaceId: number; readOnly: boolean }) {
   const { notify } = useApp();
-  const [settings, setSettings] = useState<ExecutionSettings | null>(null);
+  const client = useQueryClient();
+  const stored = useQuery(queries.config(workspaceId));
+  // The user's edits until saved; the stored settings until the first edit.
+  const [draft, setDraft] = useState<ExecutionSettings | null>(null);
+  const settings = draft ?? stored.data ?? null;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    api.config(workspaceId).then(setSettings, (e) => setError(e.message));
-  }, [workspaceId]);
 
   async function save(event: FormEvent) {
     event.preventDefault();
@@ -41,7 +44,8 @@ export function LithopsConfigForm({ workspaceId, readOnly }: { workspaceId: numb
     setBusy(true);
     setError(null);
     try {
-      setSettings(await api.saveConfig(workspaceId, settings));
+      client.setQueryData(keys.config(workspaceId), await api.saveConfig(workspaceId, settings));
+      setDraft(null);
       notify("Execution settings saved.");
     } catch (e) {
       setError((e as Error).message);
@@ -50,9 +54,9 @@ export function LithopsConfigForm({ workspaceId, readOnly }: { workspaceId: numb
     }
   }
 
-  if (!settings) return <p className="empty">{error ?? "Loading…"}</p>;
+  if (!settings) return <p className="empty">{stored.error?.message ?? "Loading…"}</p>;
   const set = (name: keyof ExecutionSettings, value: string) =>
-    setSettings({
+    setDraft({
       ...settings,
       [name]:
         FIELDS.find((f) => f.name === name)?.type === "number" ? (value === "" ? null : Number(value)) : value,
@@ -66,8 +70,7 @@ export function LithopsConfigForm({ workspaceId, readOnly }: { workspaceId: numb
             const value = settings[field.name];
             const choices = CHOICES[field.name];
             return (
-              <div key={field.name} style={{ display: "contents" }}>
-                <label htmlFor={id}>{field.label}</label>
+              <FormRow key={field.name} id={id} label={field.label} help={field.help}>
                 {choices ? (
                   <select id={id} value={String(value)} onChange={(e) => set(field.name, e.target.value)}>
                     {choices.map((c) => (
@@ -82,16 +85,11 @@ export function LithopsConfigForm({ workspaceId, readOnly }: { workspaceId: numb
                     onChange={(e) => set(field.name, e.target.value)}
                   />
                 )}
-                {field.help && <span className="help">{field.help}</span>}
-              </div>
+              </FormRow>
             );
           })}
         </div>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <ErrorBanner error={error} />
         <p>
           <button className="primary" type="submit">
             Save settings

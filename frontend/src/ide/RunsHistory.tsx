@@ -1,6 +1,7 @@
 import type { Job } from "../api/types";
 import { ACTIVE_STATES } from "../api/types";
 import { formatDuration, formatTime } from "../app";
+import { ACTIONS, DataTable, type Column } from "../components";
 
 export interface RunsHistoryProps {
   jobs: Job[]; // the newest runs, newest first: the first pages of the workspace's history
@@ -17,6 +18,48 @@ export interface RunsHistoryProps {
 export function RunsHistory(props: RunsHistoryProps) {
   const { jobs, total, onLoadOlder, selectedId, readOnly, onOpen, onRerun, onCancel, onRefresh } = props;
   const older = Math.max(total - jobs.length, 0);
+  const columns: Column<Job>[] = [
+    {
+      header: "Run",
+      cell: (job) => (
+        <>
+          #{job.id}
+          {job.rerun_of ? <span className="muted"> (re-run of #{job.rerun_of})</span> : null}
+        </>
+      ),
+    },
+    { header: "State", cell: (job) => job.state, className: (job) => `state state-${job.state}` },
+    { header: "Entrypoint", cell: (job) => job.entrypoint, className: "mono" },
+    { header: "Backend", cell: (job) => job.backend },
+    { header: "Duration", cell: (job) => formatDuration(job.duration_seconds) },
+    { header: "Who", cell: (job) => job.created_by ?? "–" },
+    { header: "Started", cell: (job) => formatTime(job.created_at) },
+    {
+      header: ACTIONS,
+      className: "row",
+      tdProps: { style: { flexWrap: "nowrap" } },
+      cell: (job) => (
+        <>
+          <button onClick={() => onOpen(job, "output")} aria-label={`Logs of run ${job.id}`}>
+            Logs
+          </button>
+          <button onClick={() => onOpen(job, "gantt")} aria-label={`Gantt of run ${job.id}`}>
+            Gantt
+          </button>
+          {!readOnly && (
+            <button onClick={() => onRerun(job)} aria-label={`Re-run run ${job.id}`}>
+              Re-run
+            </button>
+          )}
+          {!readOnly && ACTIVE_STATES.includes(job.state) && (
+            <button className="danger" onClick={() => onCancel(job)} aria-label={`Cancel run ${job.id}`}>
+              Cancel
+            </button>
+          )}
+        </>
+      ),
+    },
+  ];
   return (
     <div>
       <div className="output-bar">
@@ -24,59 +67,18 @@ export function RunsHistory(props: RunsHistoryProps) {
         <span className="spacer" />
         <button onClick={onRefresh}>Refresh</button>
       </div>
-      <table aria-label="Runs history" data-testid="runs-history">
-        <thead>
-          <tr>
-            <th>Run</th>
-            <th>State</th>
-            <th>Entrypoint</th>
-            <th>Backend</th>
-            <th>Duration</th>
-            <th>Who</th>
-            <th>Started</th>
-            <th>
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((job) => {
-            const active = ACTIVE_STATES.includes(job.state);
-            return (
-              <tr key={job.id} data-job={job.id} data-state={job.state} aria-current={job.id === selectedId || undefined}>
-                <td>
-                  #{job.id}
-                  {job.rerun_of ? <span className="muted"> (re-run of #{job.rerun_of})</span> : null}
-                </td>
-                <td className={`state state-${job.state}`}>{job.state}</td>
-                <td className="mono">{job.entrypoint}</td>
-                <td>{job.backend}</td>
-                <td>{formatDuration(job.duration_seconds)}</td>
-                <td>{job.created_by ?? "–"}</td>
-                <td>{formatTime(job.created_at)}</td>
-                <td className="row" style={{ flexWrap: "nowrap" }}>
-                  <button onClick={() => onOpen(job, "output")} aria-label={`Logs of run ${job.id}`}>
-                    Logs
-                  </button>
-                  <button onClick={() => onOpen(job, "gantt")} aria-label={`Gantt of run ${job.id}`}>
-                    Gantt
-                  </button>
-                  {!readOnly && (
-                    <button onClick={() => onRerun(job)} aria-label={`Re-run run ${job.id}`}>
-                      Re-run
-                    </button>
-                  )}
-                  {!readOnly && active && (
-                    <button className="danger" onClick={() => onCancel(job)} aria-label={`Cancel run ${job.id}`}>
-                      Cancel
-                    </button>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <DataTable
+        aria-label="Runs history"
+        data-testid="runs-history"
+        columns={columns}
+        rows={jobs}
+        rowKey={(job) => job.id}
+        rowProps={(job) => ({
+          "data-job": job.id,
+          "data-state": job.state,
+          "aria-current": job.id === selectedId || undefined,
+        })}
+      />
       {older > 0 && (
         <div className="output-bar">
           <button onClick={onLoadOlder}>Load older runs ({older} more)</button>

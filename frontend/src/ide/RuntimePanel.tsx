@@ -1,6 +1,8 @@
 // The workspace's runtime: state, error and the build log, live over /ws/runtimes/{id}/.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/endpoints";
+import { keys, queries } from "../api/queries";
 import type { Runtime, RuntimeLogLine, RuntimeState, Workspace } from "../api/types";
 import { formatBytes, formatDuration, formatTime, useApp } from "../app";
 import { LogBuffer } from "../logs/logBuffer";
@@ -17,7 +19,9 @@ export interface RuntimePanelProps {
 export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: RuntimePanelProps) {
   const { notify } = useApp();
   const [runtimeId, setRuntimeId] = useState<number | null>(workspace.runtime?.id ?? null);
-  const [runtime, setRuntime] = useState<Runtime | null>(null);
+  const client = useQueryClient();
+  const { data: runtime = null } = useQuery({ ...queries.runtime(runtimeId ?? 0), enabled: runtimeId !== null });
+  const setRuntime = (value: Runtime) => client.setQueryData(keys.runtime(value.id), value);
   const [follow, setFollow] = useState(true);
   const buffer = useMemo(() => new LogBuffer(), [runtimeId]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -25,7 +29,6 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
 
   useEffect(() => {
     if (runtimeId === null) return;
-    api.runtime(runtimeId).then(setRuntime, () => setRuntime(null));
     const socket = new LiveSocket({
       path: `/ws/runtimes/${runtimeId}/`,
       fields: RUNTIME_STREAMS,
@@ -35,16 +38,18 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
           buffer.add(lines.map((l) => ({ seq: l.seq, stream: "stdout" as const, text: l.text.endsWith("\n") ? l.text : l.text + "\n" })));
         } else if (message.type === "runtime.state") {
           const state = message.state as RuntimeState;
-          setRuntime((r) => (r ? { ...r, state, error: (message.error as Runtime["error"]) ?? null } : r));
+          client.setQueryData(keys.runtime(runtimeId), (r: Runtime | undefined) =>
+            r ? { ...r, state, error: (message.error as Runtime["error"]) ?? null } : r,
+          );
           if (state === "ready" || state === "failed") {
-            api.runtime(runtimeId).then(setRuntime, () => undefined);
+            void client.invalidateQueries({ queryKey: keys.runtime(runtimeId) });
             onChanged();
           }
         }
       },
     });
     return () => socket.close();
-  }, [runtimeId, buffer, onChanged]);
+  }, [runtimeId, buffer, onChanged, client]);
 
   async function build() {
     try {

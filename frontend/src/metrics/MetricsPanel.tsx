@@ -2,7 +2,9 @@
 // over time, the job's CPU and memory, the duration histogram and the stragglers. Live: its own socket
 // (`tasks,samples,state`) plus the summary re-read at most once a second; otherwise read once.
 
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { type CSSProperties, useEffect, useMemo, useRef, useState } from "react";
+import { keys } from "../api/queries";
 import { getJson, jobUrl } from "../gantt/api";
 import { formatBytes, formatDuration } from "../gantt/scale";
 import { followJob } from "../gantt/socket";
@@ -129,37 +131,21 @@ async function durationRanks(jobId: number, phase: string | null, signal: AbortS
 
 function MetricsForJob({ jobId, live }: MetricsPanelProps) {
   const store = useMemo(() => new TaskStore(), []);
-  const [metrics, setMetrics] = useState<JobMetrics | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [version, setVersion] = useState(0);
   const [synced, setSynced] = useState(false);
   const [ended, setEnded] = useState(!live);
   const [samples, setSamples] = useState<ResourceSampleEvent[]>([]);
-  const [timeline, setTimeline] = useState<TimelineResponse | null>(null);
-  const [ranks, setRanks] = useState<{ ranks: [number, number][]; total: number } | null>(null);
 
-  // The summary: at once, then at most once a second while live (and once more when the job ends).
-  useEffect(() => {
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const load = () =>
-      getJson<JobMetrics>(`${jobUrl(jobId)}metrics/`, controller.signal).then(
-        (data) => {
-          setMetrics(data);
-          setError(null);
-        },
-        (reason: unknown) => !controller.signal.aborted && setError(String(reason)),
-      );
-    const loop = async () => {
-      await load();
-      if (live && !controller.signal.aborted) timer = setTimeout(loop, 1000);
-    };
-    void loop();
-    return () => {
-      controller.abort();
-      clearTimeout(timer);
-    };
-  }, [jobId, live]);
+  // The summary: at once, then once a second while live (and once more when the job ends). The previous
+  // figures stay on screen while the next are read.
+  const summary = useQuery({
+    queryKey: keys.jobMetrics(jobId, live),
+    queryFn: ({ signal }) => getJson<JobMetrics>(`${jobUrl(jobId)}metrics/`, signal),
+    refetchInterval: live ? 1000 : false,
+    placeholderData: keepPreviousData,
+  });
+  const metrics = summary.data ?? null;
+  const error = summary.error ? String(summary.error) : null;
 
   useEffect(() => {
     if (!live) return;
@@ -193,15 +179,26 @@ function MetricsForJob({ jobId, live }: MetricsPanelProps) {
 
   // Without local events: concurrency from the server's timeline (one row per lane) and the histogram from
   // durations sampled by rank. Re-read at most once a second while live.
-  useEffect(() => {
-    if (synced || !metrics) return;
-    const controller = new AbortController();
-    const params = new URLSearchParams({ width: String(BUCKETS * 2), rows: "1000" });
-    if (framework) params.set("phase", framework);
-    getJson<TimelineResponse>(`${jobUrl(jobId)}timeline/?${params}`, controller.signal).then(setTimeline, () => undefined);
-    durationRanks(jobId, framework, controller.signal).then(setRanks, () => undefined);
-    return () => controller.abort();
-  }, [jobId, synced, metrics?.tasks, finishedCount, framework]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The summary's counts are in the key: new tasks or finished ones mean new figures to read. A key is read
+  // once and left (gcTime 0: a live run would otherwise keep one cached timeline a second).
+  const summaryFigures = { framework, tasks: metrics?.tasks, finished: finishedCount };
+  const fromServer = { enabled: !synced && !!metrics, placeholderData: keepPreviousData, gcTime: 0 };
+  const timeline =
+    useQuery({
+      ...fromServer,
+      queryKey: [...keys.jobMetrics(jobId, live), "timeline", summaryFigures],
+      queryFn: ({ signal }) => {
+        const params = new URLSearchParams({ width: String(BUCKETS * 2), rows: "1000" });
+        if (framework) params.set("phase", framework);
+        return getJson<TimelineResponse>(`${jobUrl(jobId)}timeline/?${params}`, signal);
+      },
+    }).data ?? null;
+  const ranks =
+    useQuery({
+      ...fromServer,
+      queryKey: [...keys.jobMetrics(jobId, live), "ranks", summaryFigures],
+      queryFn: ({ signal }) => durationRanks(jobId, framework, signal),
+    }).data ?? null;
 
   const now = Date.now() / 1000;
   const series = useMemo(() => {

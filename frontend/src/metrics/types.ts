@@ -1,4 +1,5 @@
 // `GET /api/v1/jobs/{id}/metrics/` (monitoring/metrics.py).
+import type { GroupSummary } from "../gantt/types";
 
 export interface JobMetrics {
   tasks: number;
@@ -13,16 +14,7 @@ export interface JobMetrics {
     tasks: { key: string; group: string; lane: string; start: number; duration: number }[];
   };
   cold_starts: { count: number; reported: number };
-  groups: {
-    group: string;
-    framework: string;
-    tasks: number;
-    running: number;
-    finished: number;
-    failed: number;
-    start: number;
-    end: number | null;
-  }[];
+  groups: GroupSummary[];
   resources: {
     samples: number;
     samples_per_point: number;

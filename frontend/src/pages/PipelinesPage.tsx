@@ -1,10 +1,13 @@
 // Pre-built end-to-end apps: launch one into a new workspace and watch its run in the IDE.
-import { useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { api } from "../api/endpoints";
+import { queries } from "../api/queries";
 import type { Pipeline } from "../api/types";
 import { BACKENDS } from "../api/types";
 import { formatDuration, useApp } from "../app";
+import { ErrorBanner, FormRow } from "../components";
 
 function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: boolean }) {
   const navigate = useNavigate();
@@ -51,17 +54,18 @@ function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: 
       <p>{pipeline.description}</p>
       {open && (
         <div className="form-grid" style={{ marginBottom: 8 }}>
-          <label htmlFor={`${id}-name`}>Workspace name</label>
-          <input id={`${id}-name`} value={name} placeholder={pipeline.slug} onChange={(e) => setName(e.target.value)} />
-          <label htmlFor={`${id}-backend`}>Backend</label>
-          <select id={`${id}-backend`} value={backend} onChange={(e) => setBackend(e.target.value)}>
-            {(pipeline.backends?.length ? pipeline.backends : BACKENDS).map((b) => (
-              <option key={b}>{b}</option>
-            ))}
-          </select>
+          <FormRow id={`${id}-name`} label="Workspace name">
+            <input id={`${id}-name`} value={name} placeholder={pipeline.slug} onChange={(e) => setName(e.target.value)} />
+          </FormRow>
+          <FormRow id={`${id}-backend`} label="Backend">
+            <select id={`${id}-backend`} value={backend} onChange={(e) => setBackend(e.target.value)}>
+              {(pipeline.backends?.length ? pipeline.backends : BACKENDS).map((b) => (
+                <option key={b}>{b}</option>
+              ))}
+            </select>
+          </FormRow>
           {pipeline.parameters.map((p) => (
-            <div key={p.name} style={{ display: "contents" }}>
-              <label htmlFor={`${id}-${p.name}`}>{p.name}</label>
+            <FormRow key={p.name} id={`${id}-${p.name}`} label={p.name} help={p.help}>
               {p.type === "bool" || p.choices?.length ? (
                 <select id={`${id}-${p.name}`} value={values[p.name]} onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}>
                   {(p.type === "bool" ? ["true", "false"] : p.choices!).map((c) => (
@@ -79,8 +83,7 @@ function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: 
                   onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}
                 />
               )}
-              {p.help && <span className="help">{p.help}</span>}
-            </div>
+            </FormRow>
           ))}
         </div>
       )}
@@ -98,21 +101,13 @@ function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: 
 
 export function PipelinesPage() {
   const { org } = useApp();
-  const [pipelines, setPipelines] = useState<Pipeline[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api.pipelines().then(setPipelines, (e) => setError(e.message));
-  }, [org?.slug]);
+  const { data: pipelines, error } = useQuery(queries.pipelines());
   return (
     <main className="page">
       <h1>Pipelines</h1>
       <p className="muted">Ready-made apps with their code, runtime and sample data. Launch one into a new workspace.</p>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-      {pipelines === null && !error && <p className="muted">Loading…</p>}
+      <ErrorBanner error={error} />
+      {pipelines === undefined && !error && <p className="muted">Loading…</p>}
       {pipelines && pipelines.length === 0 && <p className="muted">No pipelines installed.</p>}
       <div className="grid">
         {pipelines?.map((p) => <PipelineCard key={p.slug} pipeline={p} canLaunch={org?.role !== "viewer"} />)}

@@ -1,8 +1,9 @@
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
-import { CopyButton } from "./CopyButton";
-import type { CloudAccount } from "../api/types";
+import { keys, queries, useApiMutation } from "../api/queries";
 import { formatTime, useApp } from "../app";
+import { ConfirmButton, CopyButton, ErrorBanner, FormRow } from "../components";
 
 const EMPTY = {
   name: "aws",
@@ -16,48 +17,43 @@ const EMPTY = {
 
 export function CloudAccountSettings() {
   const { me, notify } = useApp();
-  const [account, setAccount] = useState<CloudAccount | null>(null);
+  const accounts = useQuery(queries.cloudAccounts());
+  const saveAccount = useApiMutation(api.saveCloudAccount, () => [keys.cloudAccounts]);
+  const deleteAccount = useApiMutation(api.deleteCloudAccount, () => [keys.cloudAccounts]);
+  const account = accounts.data?.[0] ?? null;
   const [form, setForm] = useState<Record<string, string>>(EMPTY);
   const [error, setError] = useState<string | null>(null);
   const admin = me?.role === "owner" || me?.role === "admin";
 
-  const load = () =>
-    api.cloudAccounts().then((all) => {
-      const first = all[0] ?? null;
-      setAccount(first);
-      if (first)
-        setForm({
-          ...EMPTY,
-          name: first.name,
-          auth_type: first.auth_type,
-          region: first.region,
-          bucket: first.bucket,
-          role_arn: first.role_arn,
-        });
-    }, (e) => setError(e.message));
+  // The form starts from the stored account each time it is read (the secrets stay empty: write-only).
   useEffect(() => {
-    void load();
-  }, []);
+    if (account)
+      setForm({
+        ...EMPTY,
+        name: account.name,
+        auth_type: account.auth_type,
+        region: account.region,
+        bucket: account.bucket,
+        role_arn: account.role_arn,
+      });
+  }, [account]);
 
   async function save(event: FormEvent) {
     event.preventDefault();
     setError(null);
     const body = Object.fromEntries(Object.entries(form).filter(([k, v]) => v !== "" || !["access_key_id", "secret_access_key"].includes(k)));
     try {
-      await api.saveCloudAccount(account?.id ?? null, body);
+      await saveAccount.mutateAsync([account?.id ?? null, body]);
       notify("Cloud account saved.");
-      void load();
     } catch (e) {
       setError((e as Error).message);
     }
   }
 
   const field = (name: string, label: string, type = "text", help = "") => (
-    <>
-      <label htmlFor={`cloud-${name}`}>{label}</label>
+    <FormRow id={`cloud-${name}`} label={label} help={help}>
       <input id={`cloud-${name}`} type={type} value={form[name] ?? ""} autoComplete="off" onChange={(e) => setForm({ ...form, [name]: e.target.value })} />
-      {help && <span className="help">{help}</span>}
-    </>
+    </FormRow>
   );
 
   return (
@@ -71,11 +67,12 @@ export function CloudAccountSettings() {
         <fieldset disabled={!admin} style={{ border: "none", padding: 0 }}>
           <div className="form-grid">
             {field("name", "Name")}
-            <label htmlFor="cloud-auth_type">Authentication</label>
-            <select id="cloud-auth_type" value={form.auth_type} onChange={(e) => setForm({ ...form, auth_type: e.target.value })}>
-              <option value="access_keys">access keys</option>
-              <option value="role">assume a role</option>
-            </select>
+            <FormRow id="cloud-auth_type" label="Authentication">
+              <select id="cloud-auth_type" value={form.auth_type} onChange={(e) => setForm({ ...form, auth_type: e.target.value })}>
+                <option value="access_keys">access keys</option>
+                <option value="role">assume a role</option>
+              </select>
+            </FormRow>
             {field("region", "Region", "text", "e.g. eu-west-1")}
             {field("bucket", "S3 bucket")}
             {form.auth_type === "role" ? (
@@ -113,28 +110,21 @@ export function CloudAccountSettings() {
               <pre aria-label="Trust policy">{JSON.stringify(account.trust_policy, null, 2)}</pre>
             </div>
           )}
-          {error && (
-            <p role="alert" className="error">
-              {error}
-            </p>
-          )}
+          <ErrorBanner error={error ?? accounts.error} />
           <p className="row">
             <button className="primary" type="submit">
               {account ? "Save changes" : "Add cloud account"}
             </button>
             {account && (
-              <button
-                type="button"
-                className="danger"
-                onClick={async () => {
-                  if (!window.confirm("Delete the cloud account?")) return;
-                  await api.deleteCloudAccount(account.id).catch((e) => setError(e.message));
-                  setAccount(null);
+              <ConfirmButton
+                confirm="Delete the cloud account?"
+                onConfirm={async () => {
+                  await deleteAccount.mutateAsync([account.id]).catch((e) => setError(e.message));
                   setForm(EMPTY);
                 }}
               >
                 Delete
-              </button>
+              </ConfirmButton>
             )}
             {!admin && <span className="muted">Only admins can change it.</span>}
           </p>

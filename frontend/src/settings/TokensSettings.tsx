@@ -1,45 +1,62 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
+import { keys, queries, useApiMutation } from "../api/queries";
 import type { ApiToken } from "../api/types";
 import { formatTime, useApp } from "../app";
-import { CopyButton } from "./CopyButton";
+import { ACTIONS, ConfirmButton, DataTable, ErrorBanner, OnceSecret, type Column } from "../components";
 
 export function TokensSettings() {
   const { notify } = useApp();
-  const [tokens, setTokens] = useState<ApiToken[]>([]);
+  const tokens = useQuery(queries.tokens());
+  const createToken = useApiMutation(api.createToken, () => [keys.tokens]);
+  const revokeToken = useApiMutation(api.revokeToken, () => [keys.tokens]);
   const [name, setName] = useState("");
   const [days, setDays] = useState("");
   const [created, setCreated] = useState<ApiToken | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const load = () => api.tokens().then(setTokens, (e) => setError(e.message));
-  useEffect(() => {
-    void load();
-  }, []);
-
   async function create(event: FormEvent) {
     event.preventDefault();
     setError(null);
     try {
-      const token = await api.createToken(name.trim(), days ? Number(days) : undefined);
-      setCreated(token);
+      setCreated(await createToken.mutateAsync([name.trim(), days ? Number(days) : undefined]));
       setName("");
       setDays("");
-      void load();
     } catch (e) {
       setError((e as Error).message);
     }
   }
 
   async function revoke(token: ApiToken) {
-    if (!window.confirm(`Revoke the token “${token.name}”? Clients using it stop working at once.`)) return;
     try {
-      await api.revokeToken(token.id);
-      void load();
+      await revokeToken.mutateAsync([token.id]);
     } catch (e) {
       notify((e as Error).message, { kind: "fail" });
     }
   }
+
+  const columns: Column<ApiToken>[] = [
+    { header: "Name", cell: (t) => t.name },
+    { header: "Key", cell: (t) => t.display, className: "mono" },
+    { header: "Created", cell: (t) => formatTime(t.created_at) },
+    { header: "Last used", cell: (t) => formatTime(t.last_used_at) },
+    { header: "Expires", cell: (t) => (t.expires_at ? formatTime(t.expires_at) : "never") },
+    { header: "Status", cell: (t) => (t.is_active ? "active" : t.revoked_at ? "revoked" : "expired") },
+    {
+      header: ACTIONS,
+      cell: (t) =>
+        t.is_active && (
+          <ConfirmButton
+            confirm={`Revoke the token “${t.name}”? Clients using it stop working at once.`}
+            onConfirm={() => revoke(t)}
+            aria-label={`Revoke ${t.name}`}
+          >
+            Revoke
+          </ConfirmButton>
+        ),
+    },
+  ];
 
   return (
     <section aria-labelledby="tokens-title">
@@ -61,58 +78,12 @@ export function TokensSettings() {
         </button>
       </form>
       {created?.key && (
-        <div className="card" role="alert" style={{ marginTop: 12, borderColor: "var(--warn)" }}>
-          <p style={{ marginTop: 0 }}>
-            <strong>Copy the key of “{created.name}” now</strong>: it is shown only once.
-          </p>
-          <div className="row">
-            <code data-testid="new-token" style={{ userSelect: "all" }}>
-              {created.key}
-            </code>
-            <CopyButton text={created.key!} what="key" />
-            <button onClick={() => setCreated(null)}>Done</button>
-          </div>
-        </div>
+        <OnceSecret value={created.key} what="key" testId="new-token" onDone={() => setCreated(null)}>
+          <strong>Copy the key of “{created.name}” now</strong>: it is shown only once.
+        </OnceSecret>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-      <table style={{ marginTop: 12 }}>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Key</th>
-            <th>Created</th>
-            <th>Last used</th>
-            <th>Expires</th>
-            <th>Status</th>
-            <th>
-              <span className="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.map((t) => (
-            <tr key={t.id}>
-              <td>{t.name}</td>
-              <td className="mono">{t.display}</td>
-              <td>{formatTime(t.created_at)}</td>
-              <td>{formatTime(t.last_used_at)}</td>
-              <td>{t.expires_at ? formatTime(t.expires_at) : "never"}</td>
-              <td>{t.is_active ? "active" : t.revoked_at ? "revoked" : "expired"}</td>
-              <td>
-                {t.is_active && (
-                  <button className="danger" onClick={() => revoke(t)} aria-label={`Revoke ${t.name}`}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ErrorBanner error={error ?? tokens.error} />
+      <DataTable style={{ marginTop: 12 }} columns={columns} rows={tokens.data} rowKey={(t) => t.id} />
     </section>
   );
 }

@@ -1,0 +1,56 @@
+// Run, cancel and re-run: Run saves the unsaved tabs first, then starts the entrypoint and shows its output.
+import { useState } from "react";
+import { api } from "../../api/endpoints";
+import type { Job } from "../../api/types";
+import type { Panel } from "./usePanels";
+
+export interface RunControlOptions {
+  entrypoint: string;
+  saveAll: () => Promise<boolean>;
+  addJob: (job: Job) => void;
+  patchJob: (jobId: number, patch: Partial<Job>) => void;
+  setPanel: (tab: Panel, jobId?: number) => void;
+  notify: (text: string, options?: { kind?: "info" | "fail" }) => void;
+}
+
+export function useRunControl(workspaceId: number, options: RunControlOptions) {
+  const { entrypoint, saveAll, addJob, patchJob, setPanel, notify } = options;
+  const [backend, setBackend] = useState("");
+  const [busy, setBusy] = useState(false);
+
+  const run = async () => {
+    setBusy(true);
+    try {
+      if (!(await saveAll())) return;
+      const created = await api.run(workspaceId, entrypoint, backend || null);
+      addJob(created);
+      // The tab as it is now, not as it was before the save and the request (the user may have moved on).
+      const current = new URLSearchParams(window.location.search).get("tab");
+      setPanel(current === "gantt" || current === "metrics" ? current : "output", created.id);
+    } catch (e) {
+      notify(`Run failed to start: ${(e as Error).message}`, { kind: "fail" });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const cancel = async (target: Job) => {
+    try {
+      patchJob(target.id, await api.cancel(target.id));
+    } catch (e) {
+      notify((e as Error).message, { kind: "fail" });
+    }
+  };
+
+  const rerun = async (target: Job) => {
+    try {
+      const created = await api.rerun(target.id);
+      addJob(created);
+      setPanel("output", created.id);
+    } catch (e) {
+      notify((e as Error).message, { kind: "fail" });
+    }
+  };
+
+  return { backend, setBackend, busy, run, cancel, rerun };
+}
