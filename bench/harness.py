@@ -64,7 +64,7 @@ class BenchEnv:
         from django.conf import settings
         from django.core.management import call_command
 
-        from pyrun_web import embedded_redis
+        from pyrun_web.infra import embedded_redis
 
         self.redis = embedded_redis.start(settings.EMBEDDED_REDIS_DIR, settings.EMBEDDED_REDIS_SOCKET)
         call_command("migrate", "--noinput", "-v", "0")

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from monitoring.live import job_group as group_name
-from pyrun_web.live import publish
+from pyrun_web.infra.live import publish
 
 __all__ = ["chunk_dict", "group_name", "publish_log", "publish_state", "state_message"]
 

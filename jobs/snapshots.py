@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pyrun_web.errors import PyrunError
-from pyrun_web.object_store import ObjectNotFound, ObjectStore, get_object_store
+from pyrun_web.infra.object_store import ObjectNotFound, ObjectStore, get_object_store
 
 ARCHIVE_MTIME = 0
 # Level 1 is ~3x faster than the default and code compresses well anyway; snapshots are on the Run path.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitoring.models import ResourceSample, TaskEvent
-from pyrun_web.live import encoded, publish
+from pyrun_web.infra.live import encoded, publish
 
 
 def job_group(job_id: int) -> str:
@@ -36,7 +36,7 @@ def sample_dict(sample: ResourceSample) -> dict[str, Any]:
 
 def publish_tasks(job_id: int, events: Sequence[dict[str, Any]]) -> None:
     """``events`` as :func:`task_dict` makes them, seqs ascending; sent pre-encoded, see
-    :func:`pyrun_web.live.encoded`."""
+    :func:`pyrun_web.infra.live.encoded`."""
     if events:
         publish(job_group(job_id), {"type": "job.tasks", "job": job_id, **encoded(list(events))})
 

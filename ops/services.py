@@ -27,7 +27,7 @@ from django.utils import timezone
 from jobs.models import ACTIVE_STATES, Job, JobState
 from pyrun_web.celery import app
 from pyrun_web.health import platform_health
-from pyrun_web.object_store import LocalObjectStore, get_object_store
+from pyrun_web.infra.object_store import LocalObjectStore, get_object_store
 from runtimes.models import Runtime
 
 logger = logging.getLogger(__name__)

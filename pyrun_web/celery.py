@@ -29,6 +29,6 @@ def _redact_tokens(logger=None, **kwargs) -> None:
 @app.task(name="pyrun_web.heartbeat", ignore_result=True)
 def heartbeat() -> None:
     """Scheduled by beat and run by a worker: its timestamp in Redis proves both are alive."""
-    from pyrun_web.redis import redis_client
+    from pyrun_web.infra.redis import redis_client
 
     redis_client().set(BEAT_KEY, f"{time.time():.3f}", ex=3600)

@@ -9,7 +9,7 @@ from django.db import connection
 
 from pyrun_web import sandbox
 from pyrun_web.celery import BEAT_KEY, app
-from pyrun_web.redis import redis_client
+from pyrun_web.infra.redis import redis_client
 
 BEAT_STALE_SECONDS = 60
 # A worker ping waits its whole timeout on the broker; the endpoint is public and unthrottled, so one ping

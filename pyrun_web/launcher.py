@@ -126,7 +126,8 @@ def up(host: str, port: int) -> int:
     _django_setup()
     from django.conf import settings
 
-    from pyrun_web import embedded_redis, sandbox
+    from pyrun_web import sandbox
+    from pyrun_web.infra import embedded_redis
 
     supervisor = Supervisor()
     if settings.REDIS_IS_EMBEDDED and not embedded_redis.is_up(settings.EMBEDDED_REDIS_SOCKET):

@@ -13,7 +13,7 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from pyrun_web.datadir import BASE_DIR, data_dir, persistent_secret
+from pyrun_web.infra.datadir import BASE_DIR, data_dir, persistent_secret
 
 env = environ.Env()
 

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from pyrun_web.datadir import BASE_DIR
+from pyrun_web.infra.datadir import BASE_DIR
 
 SPA_PREFIXES = ("w", "settings", "pipelines")
 _ALTERNATIVES = "|".join(SPA_PREFIXES)

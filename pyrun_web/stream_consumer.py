@@ -11,7 +11,7 @@ again, from the cursor. Writers publish only what they have committed, so the da
 Frames are ``{"type": "batch", "messages": [...]}``: everything that arrived in the last 100 ms, so a fan-out of
 thousands of events a second costs the browser ten frames, not thousands.
 
-A high-rate writer publishes its items already as JSON (:func:`pyrun_web.live.encoded`): the channel layer
+A high-rate writer publishes its items already as JSON (:func:`pyrun_web.infra.live.encoded`): the channel layer
 then packs one string instead of thousands of dicts, and a consumer whose cursor is right before the batch
 splices the text into its frame without decoding it. At 50,000 task events a second, decoding and
 re-encoding was most of the web process' work.
@@ -32,7 +32,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from pyrun_web.errors import PyrunError, error_body
-from pyrun_web.live import ENCODED_KEYS
+from pyrun_web.infra.live import ENCODED_KEYS
 from pyrun_web.ws_auth import TenantObjectConsumerMixin
 
 FRAMES_PER_SECOND = 10

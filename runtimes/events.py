@@ -4,7 +4,7 @@ publishing never fails a build or a transition."""
 
 from __future__ import annotations
 
-from pyrun_web.live import publish
+from pyrun_web.infra.live import publish
 
 
 def group_name(runtime_id: int) -> str:

@@ -18,7 +18,7 @@ from tests.tenants import Tenants, make_tenants
 @pytest.fixture(scope="session", autouse=True)
 def redis_server():
     """Start the embedded Redis for the session when the settings point at it and it is not up."""
-    from pyrun_web import embedded_redis
+    from pyrun_web.infra import embedded_redis
 
     process = None
     if settings.REDIS_IS_EMBEDDED and not embedded_redis.is_up(settings.EMBEDDED_REDIS_SOCKET):

@@ -19,7 +19,7 @@ import pytest
 
 from jobs import services
 from jobs.models import ACTIVE_STATES, Job, LogChunk
-from pyrun_web import embedded_redis
+from pyrun_web.infra import embedded_redis
 from tests.conftest import stop_process, worker_env
 from tests.jobs.conftest import TERMINAL, make_workspace, read_logs, start_run, wait_for
 from tests.tenants import TenantTest

@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from jobs import snapshots
 from jobs.snapshots import create_snapshot, extract_archive, restore_snapshot, take_snapshot
 from pyrun_web.errors import PyrunError
-from pyrun_web.object_store import LocalObjectStore, ObjectNotFound, S3ObjectStore, get_object_store
+from pyrun_web.infra.object_store import LocalObjectStore, ObjectNotFound, S3ObjectStore, get_object_store
 from tests.conftest import make_bucket
 
 REGION = "eu-west-1"

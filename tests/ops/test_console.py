@@ -19,7 +19,7 @@ from jobs.models import Job
 from ops import services as ops
 from pyrun_web.audit.models import Action, AuditEntry, Via
 from pyrun_web.errors import PyrunError
-from pyrun_web.redis import redis_client
+from pyrun_web.infra.redis import redis_client
 from pyrun_web.tenancy import aws_roles
 from pyrun_web.tenancy.models import CloudAccount
 from runtimes import services as runtime_services

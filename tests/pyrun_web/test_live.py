@@ -2,7 +2,7 @@ import logging
 
 from django.test import override_settings
 
-from pyrun_web.live import publish
+from pyrun_web.infra.live import publish
 
 DEAD_LAYER = {
     "default": {
@@ -13,7 +13,7 @@ DEAD_LAYER = {
 
 
 def test_an_outage_is_logged_once_and_recovery_says_how_much_was_missed(caplog):
-    caplog.set_level(logging.WARNING, logger="pyrun_web.live")
+    caplog.set_level(logging.WARNING, logger="pyrun_web.infra.live")
     with override_settings(CHANNEL_LAYERS=DEAD_LAYER):
         assert [publish("job-1", {"type": "job.log", "n": n}) for n in range(3)] == [False, False, False]
     assert len(caplog.records) == 1

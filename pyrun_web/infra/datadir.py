@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]  # pyrun_web/infra/datadir.py -> the checkout
 
 
 def data_dir() -> Path:
