@@ -1,5 +1,10 @@
-"""The pipelines: ready-to-run applications, each a plain folder under ``library/<slug>/`` (code, a
-``.pyrun/environment.yml``, a README and sample data) plus the metadata the API lists and launches with.
+"""The pipelines: ready-to-run applications, each a plain folder under ``library/<slug>/``: code, a
+``pipeline.toml``, a ``.pyrun/environment.yml``, a README and sample data.
+
+The manifest, ``pipeline.toml``, is the one place a pipeline's facts live (title, description, framework,
+entrypoint, expected duration, default backend, parameters): this module reads it, checked when the module loads,
+to list and launch the pipeline, and the script reads it through ``library/pipeline_options.py`` (copied into
+every pipeline's workspace) to build its command line.
 
 Launching one copies its folder into a new workspace and runs its entrypoint with the parameters as command-line
 options (``--tasks 8 --size 200``; a true bool is a bare ``--flag``). The Lithops pipelines share one
@@ -8,7 +13,10 @@ environment file, word for word, so one runtime per organisation serves them all
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +24,11 @@ from pyrun_web.errors import PyrunError
 from templates_lib.sources import ALWAYS_IGNORED, FolderSource
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+MANIFEST = "pipeline.toml"
+# Copied next to every pipeline's entrypoint: the scripts build their options from the manifest with it.
+SHARED_FILES = ("pipeline_options.py",)
+# The order the gallery lists them in; every folder of the library with a manifest is one of them.
+ORDER = ("flops", "terasort", "montecarlo", "dask-analytics", "wordcount")
 # What a past run wrote stays out of a new workspace.
 _IGNORED = ALWAYS_IGNORED | {"results"}
 TYPES = ("int", "float", "str", "bool")
@@ -24,6 +37,10 @@ FRAMEWORK_BACKENDS = {
     "lithops": ("lithops-localhost", "lithops-aws-lambda"),
     "dask": ("dask-local", "dask-scheduler"),
 }
+
+
+class ManifestError(ValueError):
+    """A ``pipeline.toml`` that cannot serve: the message names the file, the key and what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,10 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Pipeline:
-    slug: str
+    """One pipeline, as its ``pipeline.toml`` declares it (``load_pipeline``)."""
+
+    slug: str  # the name of its folder
+    folder: Path  # library/<slug>/
     title: str
     description: str
     framework: str  # "lithops" or "dask"
@@ -88,12 +108,8 @@ class Pipeline:
         return self.backend or FRAMEWORK_BACKENDS[self.framework][0]
 
     @property
-    def folder(self) -> Path:
-        return LIBRARY_DIR / self.slug
-
-    @property
-    def source(self) -> FolderSource:
-        return FolderSource(slug=f"pipeline:{self.slug}", folder=self.folder, ignored=_IGNORED)
+    def source(self) -> PipelineSource:
+        return PipelineSource(slug=f"pipeline:{self.slug}", folder=self.folder)
 
     def files(self) -> list[str]:
         return self.source.files()
@@ -132,98 +148,142 @@ class Pipeline:
         return chosen
 
 
-def _int(name: str, default: int, help: str, lo: int = 1, hi: int | None = None) -> Parameter:
-    return Parameter(name, "int", default, help, min=lo, max=hi)
+@dataclass(frozen=True)
+class PipelineSource:
+    """What a launch copies into the new workspace: the pipeline's folder and, next to its entrypoint, the
+    library's ``SHARED_FILES``."""
+
+    slug: str  # recorded as the workspace's template
+    folder: Path
+
+    def _paths(self) -> dict[str, Path]:
+        """Each file's path in the workspace and where it is copied from."""
+        own = FolderSource(slug=self.slug, folder=self.folder, ignored=_IGNORED).files()
+        return {rel: self.folder / rel for rel in own} | {name: LIBRARY_DIR / name for name in SHARED_FILES}
+
+    def files(self) -> list[str]:
+        return sorted(self._paths())
+
+    def size(self) -> int:
+        return sum(path.stat().st_size for path in self._paths().values())
+
+    def copy_into(self, target: Path) -> None:
+        """Copy the files into an existing, empty folder."""
+        for rel, path in self._paths().items():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / rel)
 
 
-PIPELINES: dict[str, Pipeline] = {
-    pipeline.slug: pipeline
-    for pipeline in (
-        Pipeline(
-            slug="flops",
-            title="FLOPS",
-            description="A Lithops map of NumPy matrix multiplications: GFLOP/s per task and in total, with a bar "
-            "chart. Shows how compute scales with the number of parallel workers.",
-            framework="lithops",
-            entrypoint="flops.py",
-            expected_seconds=15,
-            parameters=(
-                _int("tasks", 4, "Parallel tasks.", hi=1000),
-                _int("size", 500, "Matrix size n (each task multiplies n x n matrices).", lo=2, hi=10_000),
-                _int("loops", 3, "Multiplications per task.", hi=1000),
-                _int("seed", 1, "Random seed.", lo=0),
-            ),
-        ),
-        Pipeline(
-            slug="terasort",
-            title="TeraSort",
-            description="TeraGen writes 100-byte records to object storage, a map/reduce sort reads them back and "
-            "writes them in key order, a validator checks the global order, the count and the checksum.",
-            framework="lithops",
-            entrypoint="terasort.py",
-            expected_seconds=25,
-            parameters=(
-                _int("records", 100_000, "Records to generate (100 bytes each).", hi=100_000_000),
-                _int("partitions", 4, "TeraGen and map tasks.", hi=1000),
-                _int("reducers", 4, "Reduce tasks (output partitions).", hi=1000),
-                _int("seed", 42, "The data depends only on this seed.", lo=0),
-                Parameter("keep_output", "bool", False, "Copy the sorted output into results/output/."),
-            ),
-        ),
-        Pipeline(
-            slug="montecarlo",
-            title="Monte Carlo π",
-            description="Estimates π with random points over a Lithops map, round after round, printing the "
-            "estimate and its error per round and drawing the convergence curve.",
-            framework="lithops",
-            entrypoint="montecarlo.py",
-            expected_seconds=25,
-            parameters=(
-                _int("tasks", 8, "Parallel tasks per round.", hi=1000),
-                _int("samples", 1_000_000, "Random points per task per round.", hi=1_000_000_000),
-                _int("rounds", 5, "Rounds.", hi=100),
-                _int("seed", 7, "Random seed.", lo=0),
-            ),
-        ),
-        Pipeline(
-            slug="dask-analytics",
-            title="Dask analytics",
-            description="Writes a synthetic sales dataset (Parquet or CSV) with Dask, then aggregates it with "
-            "dataframe group-bys: a result table in the log, CSV tables and a bar chart in results/.",
-            framework="dask",
-            entrypoint="analytics.py",
-            expected_seconds=15,
-            parameters=(
-                _int("rows", 200_000, "Orders in the generated dataset.", hi=100_000_000),
-                _int("partitions", 8, "Dataset files (Dask partitions).", hi=1000),
-                Parameter("format", "str", "parquet", "Dataset file format.", choices=("parquet", "csv")),
-                _int("workers", 2, "Dask workers of the local cluster.", hi=64),
-                _int("seed", 3, "The data depends only on this seed.", lo=0),
-            ),
-        ),
-        Pipeline(
-            slug="wordcount",
-            title="Word count",
-            description="Map/reduce word count with Lithops over a small public-domain corpus shipped with the "
-            "pipeline (or any text file of the workspace): every word's count and a top-words chart.",
-            framework="lithops",
-            entrypoint="wordcount.py",
-            expected_seconds=15,
-            parameters=(
-                Parameter("corpus", "str", "data/corpus.txt", "A UTF-8 text file of the workspace."),
-                _int("mappers", 4, "Map tasks (chunks of the corpus).", hi=1000),
-                _int("top", 20, "Words shown in the summary and the chart.", hi=1000),
-                Parameter("include_stopwords", "bool", False, "Chart common words such as 'the' too."),
-            ),
-        ),
-    )
+# The keys of a manifest and of one of its parameters: the TOML types each accepts (a bool is never a number).
+_PIPELINE_KEYS: dict[str, tuple[type, ...]] = {
+    "title": (str,),
+    "description": (str,),
+    "framework": (str,),
+    "entrypoint": (str,),
+    "expected_seconds": (int,),
+    "backend": (str,),
+    "parameters": (list,),
 }
+_PARAMETER_KEYS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "type": (str,),
+    "default": (bool, int, float, str),
+    "help": (str,),
+    "min": (int, float),
+    "max": (int, float),
+    "choices": (list,),
+}
+_OPTIONAL = {"backend", "parameters", "min", "max", "choices"}
 
 
-def all_pipelines() -> list[Pipeline]:
-    return list(PIPELINES.values())
+def _check_keys(table: Any, keys: dict[str, tuple[type, ...]], where: str) -> dict[str, Any]:
+    """``table`` when it is a TOML table with every required key of ``keys``, no other key, each of its type."""
+    if not isinstance(table, dict):
+        raise ManifestError(f"{where}: expected a table")
+    unknown, missing = sorted(table.keys() - keys.keys()), sorted(keys.keys() - table.keys() - _OPTIONAL)
+    if unknown:
+        raise ManifestError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(keys)})")
+    if missing:
+        raise ManifestError(f"{where}: {missing[0]!r} is missing")
+    for key, value in table.items():
+        if not isinstance(value, keys[key]) or (isinstance(value, bool) and bool not in keys[key]):
+            expected = " or ".join(kind.__name__ for kind in keys[key])
+            raise ManifestError(f"{where}: {key!r} must be of type {expected}, not {type(value).__name__}")
+    return table
 
 
-def get_pipeline(slug: str) -> Pipeline:
-    """The pipeline called ``slug``; ``KeyError`` when there is none."""
-    return PIPELINES[slug]
+def _parameter(table: Any, where: str) -> Parameter:
+    table = _check_keys(table, _PARAMETER_KEYS, where)
+    name, kind = table["name"], table["type"]
+    where = f"{where} ({name})"
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ManifestError(f"{where}: a name is lower-case letters, digits and underscores (it becomes --name)")
+    if kind not in TYPES:
+        raise ManifestError(f"{where}: 'type' must be one of {', '.join(TYPES)}")
+    if kind == "bool" and table["default"] is not False:
+        raise ManifestError(f"{where}: a bool's default is false: its bare --flag can only turn it on")
+    if {"min", "max"} & table.keys() and kind not in ("int", "float"):
+        raise ManifestError(f"{where}: 'min' and 'max' are for numbers")
+    choices = table.get("choices")
+    if choices is not None and (kind != "str" or not choices or not all(isinstance(c, str) for c in choices)):
+        raise ManifestError(f"{where}: 'choices' is a non-empty list of strings, for a str parameter")
+    parameter = Parameter(
+        name,
+        kind,
+        table["default"],
+        table["help"],
+        min=table.get("min"),
+        max=table.get("max"),
+        choices=tuple(choices) if choices is not None else None,
+    )
+    try:
+        return replace(parameter, default=parameter.clean(parameter.default))
+    except PyrunError as error:
+        raise ManifestError(f"{where}: the default is refused: {error.params['reason']}") from None
+
+
+def load_pipeline(folder: Path) -> Pipeline:
+    """The pipeline of ``folder``, from its ``pipeline.toml``; ``ManifestError`` saying what is wrong with it."""
+    where = f"pipelines/library/{folder.name}/{MANIFEST}"
+    try:
+        manifest = tomllib.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ManifestError(f"{where}: {error}") from error
+    _check_keys(manifest, _PIPELINE_KEYS, where)
+    framework, backend = manifest["framework"], manifest.get("backend", "")
+    if framework not in FRAMEWORK_BACKENDS:
+        raise ManifestError(f"{where}: 'framework' must be one of {', '.join(FRAMEWORK_BACKENDS)}")
+    if backend and backend not in FRAMEWORK_BACKENDS[framework]:
+        raise ManifestError(f"{where}: 'backend' must be one of {', '.join(FRAMEWORK_BACKENDS[framework])}")
+    if not (folder / manifest["entrypoint"]).is_file():
+        raise ManifestError(f"{where}: 'entrypoint' {manifest['entrypoint']!r} is not a file of the folder")
+    if manifest["expected_seconds"] <= 0:
+        raise ManifestError(f"{where}: 'expected_seconds' must be positive")
+    parameters = tuple(
+        _parameter(table, f"{where}: parameters[{i}]") for i, table in enumerate(manifest.get("parameters", []))
+    )
+    names = [p.name for p in parameters]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ManifestError(f"{where}: two parameters are called {twice[0]!r}")
+    return Pipeline(
+        slug=folder.name,
+        folder=folder,
+        title=manifest["title"],
+        description=manifest["description"],
+        framework=framework,
+        entrypoint=manifest["entrypoint"],
+        expected_seconds=manifest["expected_seconds"],
+        parameters=parameters,
+        backend=backend,
+    )
+
+
+def _load_library() -> dict[str, Pipeline]:
+    unlisted = sorted({path.parent.name for path in LIBRARY_DIR.glob(f"*/{MANIFEST}")} - set(ORDER))
+    if unlisted:
+        raise ManifestError(f"pipelines/library/{unlisted[0]}/{MANIFEST}: its slug is missing from {__name__}.ORDER")
+    return {slug: load_pipeline(LIBRARY_DIR / slug) for slug in ORDER}
+
+
+PIPELINES: dict[str, Pipeline] = _load_library()

@@ -1,10 +1,12 @@
 """Pipelines without a worker: the list and its shape, launch (a workspace holding the pipeline and a queued run
 with the parameters as options), refused launches that leave nothing behind, roles and orgs; and the library
-itself (every pipeline has its code, runtime, README and options; the Lithops ones share one runtime)."""
+itself (every pipeline has its code, runtime, README and manifest, and its script's options are the manifest's; the
+Lithops ones share one runtime); a manifest that cannot serve is refused at load, saying why."""
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import re
 import tomllib
@@ -15,7 +17,7 @@ import yaml
 from rest_framework.test import APIClient
 
 from jobs.models import Job
-from pipelines.registry import PIPELINES, Parameter
+from pipelines.registry import LIBRARY_DIR, PIPELINES, SHARED_FILES, ManifestError, Parameter, load_pipeline
 from tests.tenants import TenantTest
 from workspaces.models import Workspace
 
@@ -38,7 +40,7 @@ class TestPipelineList(TenantTest):
         assert listed["dask-analytics"]["backend"] == "dask-local"
         fmt = next(p for p in listed["dask-analytics"]["parameters"] if p["name"] == "format")
         assert fmt["choices"] == ["parquet", "csv"]
-        assert "README.md" in flops["files"] and ".pyrun/environment.yml" in flops["files"]
+        assert {"README.md", ".pyrun/environment.yml", "pipeline.toml", "pipeline_options.py"} <= set(flops["files"])
 
     def test_one_pipeline_reads_by_slug_and_an_unknown_one_is_404(self):
         assert self.api("member").get("/api/v1/pipelines/terasort/").json()["title"] == "TeraSort"
@@ -166,11 +168,13 @@ class TestLibrary:
     def test_every_pipeline_has_code_runtime_readme_and_its_options(self, slug):
         pipeline = PIPELINES[slug]
         files = pipeline.files()
-        assert {pipeline.entrypoint, ".pyrun/environment.yml", "README.md"} <= set(files)
+        assert {pipeline.entrypoint, ".pyrun/environment.yml", "README.md", "pipeline.toml", *SHARED_FILES} <= set(
+            files
+        )
         code = (pipeline.folder / pipeline.entrypoint).read_text()
         readme = (pipeline.folder / "README.md").read_text()
+        assert "argument_parser(__file__)" in code  # its options are its pipeline.toml's (see the next test)
         for parameter in pipeline.parameters:
-            assert f'"{parameter.flag}"' in code, parameter.name  # argparse knows every parameter
             assert f"`{parameter.name}`" in readme, parameter.name
             if parameter.type == "bool":
                 assert parameter.default is False, parameter.name  # a flag: absent means false
@@ -206,10 +210,102 @@ class TestLibrary:
             if os.path.isfile(p)
         }
         for pipeline in PIPELINES.values():
-            assert {f"library/{pipeline.slug}/{rel}" for rel in pipeline.files()} <= shipped
+            own = {f"library/{pipeline.slug}/{rel}" for rel in pipeline.files() if rel not in SHARED_FILES}
+            assert own | {f"library/{name}" for name in SHARED_FILES} <= shipped
+
+    @pytest.mark.parametrize("slug", sorted(PIPELINES))
+    def test_the_script_options_read_back_what_a_launch_passes(self, slug):
+        """The command line the scripts build from their manifest (library/pipeline_options.py, as copied into the
+        workspace) parses the launch arguments into the launch values, and no argument into the defaults."""
+        spec = importlib.util.spec_from_file_location("pipeline_options", LIBRARY_DIR / "pipeline_options.py")
+        options = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(options)
+        pipeline = PIPELINES[slug]
+        parser = options.argument_parser(str(pipeline.folder / pipeline.entrypoint))
+        defaults = pipeline.clean_parameters({})
+        assert vars(parser.parse_args([])) == defaults
+        assert vars(parser.parse_args(pipeline.args(defaults))) == defaults
+        others = {p.name: _another_value(p) for p in pipeline.parameters}
+        assert vars(parser.parse_args(pipeline.args(pipeline.clean_parameters(others)))) == others
+        assert parser.description == pipeline.description
 
     def test_parameter_args(self):
         assert Parameter("x", "float", 0.5, "").args(0.25) == ["--x", "0.25"]
         assert Parameter("x", "float", 0.5, "").clean(2) == 2.0
         assert Parameter("dry_run", "bool", False, "").args(False) == []
         assert Parameter("n", "int", 1, "").args(-3) == ["--n=-3"]
+
+
+def _another_value(parameter: Parameter):
+    """A valid value of ``parameter`` other than its default."""
+    if parameter.type == "bool":
+        return not parameter.default
+    if parameter.choices:
+        return next(c for c in parameter.choices if c != parameter.default)
+    if parameter.type == "str":
+        return "-" + parameter.default  # an option-like value too
+    return parameter.default + 1
+
+
+DEMO = """\
+title = "Demo"
+description = "A demo."
+framework = "lithops"
+entrypoint = "demo.py"
+expected_seconds = 5
+parameters = [{ name = "tasks", type = "int", default = 4, min = 1, max = 10, help = "Tasks." }]
+"""
+
+
+class TestManifest:
+    def load(self, tmp_path: Path, text: str):
+        folder = tmp_path / "demo"
+        folder.mkdir(parents=True)
+        (folder / "demo.py").write_text("print('demo')\n")
+        (folder / "pipeline.toml").write_text(text)
+        return load_pipeline(folder)
+
+    def test_a_manifest_declares_the_pipeline(self, tmp_path):
+        pipeline = self.load(
+            tmp_path, DEMO.replace("expected_seconds = 5", 'expected_seconds = 5\nbackend = "lithops-aws-lambda"')
+        )
+        assert (pipeline.slug, pipeline.title, pipeline.default_backend) == ("demo", "Demo", "lithops-aws-lambda")
+        assert pipeline.parameters == (Parameter("tasks", "int", 4, "Tasks.", min=1, max=10),)
+        assert pipeline.files() == ["demo.py", "pipeline.toml", *SHARED_FILES]
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            (("title", "titel"), "demo/pipeline.toml: unknown key 'titel'"),
+            (('description = "A demo."\n', ""), "demo/pipeline.toml: 'description' is missing"),
+            (("= 5", '= "5"'), "'expected_seconds' must be of type int, not str"),
+            (("= 5", "= 0"), "'expected_seconds' must be positive"),
+            (('"lithops"', '"spark"'), "'framework' must be one of lithops, dask"),
+            (("demo.py", "missing.py"), "'entrypoint' 'missing.py' is not a file of the folder"),
+            (("default = 4", "default = 40"), "parameters[0] (tasks): the default is refused: at most 10"),
+            (("default = 4", "default = true"), "parameters[0] (tasks): the default is refused: expected an integer"),
+            (('type = "int"', 'type = "list"'), "parameters[0] (tasks): 'type' must be one of int, float, str, bool"),
+            (("min = 1, ", "choices = [], "), "parameters[0] (tasks): 'choices' is a non-empty list of strings"),
+            (('name = "tasks"', 'name = "Tasks"'), "parameters[0] (Tasks): a name is lower-case letters"),
+            (('help = "Tasks."', 'helps = "Tasks."'), "parameters[0]: unknown key 'helps'"),
+            (("parameters = [{", "parameters = [{ name = 1 }, {"), "parameters[0]: 'default' is missing"),
+            (("title =", "title = = "), "demo/pipeline.toml: Invalid"),
+        ],
+    )
+    def test_a_manifest_that_cannot_serve_is_refused_saying_why(self, tmp_path, change, message):
+        old, new = change
+        assert old in DEMO
+        with pytest.raises(ManifestError) as refused:
+            self.load(tmp_path, DEMO.replace(old, new, 1))
+        assert str(refused.value).startswith("pipelines/library/demo/pipeline.toml")
+        assert message in str(refused.value)
+
+    def test_a_bool_defaults_to_false_and_names_are_unique(self, tmp_path):
+        flag = '{ name = "dry_run", type = "bool", default = true, help = "No run." }'
+        with pytest.raises(ManifestError, match="a bool's default is false"):
+            self.load(tmp_path / "a", DEMO.replace("parameters = [", f"parameters = [{flag}, "))
+        twice = DEMO.replace(
+            "parameters = [{ name", 'parameters = [{ name = "tasks", type = "str", default = "x", help = "x" }, { name'
+        )
+        with pytest.raises(ManifestError, match="two parameters are called 'tasks'"):
+            self.load(tmp_path / "b", twice)

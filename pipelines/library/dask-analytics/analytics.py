@@ -4,7 +4,6 @@
 # bar chart, results/revenue_by_region.png. Parameters: python analytics.py --rows 200000 --partitions 8
 # Packages come from .pyrun/environment.yml (pip packages under `pip:`); saving it offers to rebuild the runtime.
 
-import argparse
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from distributed import Client, LocalCluster
+from pipeline_options import argument_parser  # the options declared in pipeline.toml
 
 RESULTS = Path("results")
 REGIONS = {"north": 0.3, "south": 0.15, "east": 0.25, "west": 0.2, "central": 0.1}  # region: share of orders
@@ -76,20 +76,16 @@ def plot(by_region: pd.DataFrame, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.bar(by_region.index.astype(str), by_region["revenue"] / 1e6, color="#8b5cf6")
-    ax.set_ylabel("revenue (millions)")
-    ax.set_title("Revenue by region")
+    ax.set(ylabel="revenue (millions)", title="Revenue by region")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Group-by analytics over a generated dataset with Dask.")
-    parser.add_argument("--rows", type=int, default=200_000, help="orders in the generated dataset")
-    parser.add_argument("--partitions", type=int, default=8, help="dataset files (Dask partitions)")
-    parser.add_argument("--format", choices=["csv", "parquet"], default="parquet", help="dataset file format")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("PYRUN_DASK_WORKERS", 2)))
-    parser.add_argument("--seed", type=int, default=3, help="the data depends only on this seed")
+    parser = argument_parser(__file__)
+    # Without --workers: the count the dask-local backend suggests for the machine, when it runs this.
+    parser.set_defaults(workers=os.environ.get("PYRUN_DASK_WORKERS", parser.get_default("workers")))
     args = parser.parse_args()
 
     data = RESULTS / "data"

@@ -4,13 +4,13 @@
 # Parameters: python flops.py --tasks 4 --size 500 --loops 3 (see README.md to run it on AWS Lambda).
 # Packages come from .pyrun/environment.yml (pip packages under `pip:`); saving it offers to rebuild the runtime.
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import lithops
 import numpy as np
+from pipeline_options import argument_parser  # the options declared in pipeline.toml
 
 RESULTS = Path("results")
 
@@ -39,21 +39,15 @@ def plot(tasks: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(max(4, 0.5 * len(tasks) + 2), 3.5))
     ax.bar([str(t["task"]) for t in tasks], [t["gflops"] for t in tasks], color="#3b82f6")
-    ax.set_xlabel("task")
-    ax.set_ylabel("GFLOP/s")
-    ax.set_title("Matrix multiplication speed per task")
+    ax.set(xlabel="task", ylabel="GFLOP/s", title="Matrix multiplication speed per task")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Lithops FLOPS benchmark: GFLOP/s of matrix products per task.")
-    parser.add_argument("--tasks", type=int, default=4, help="parallel tasks")
-    parser.add_argument("--size", type=int, default=500, help="matrix size n (n x n)")
-    parser.add_argument("--loops", type=int, default=3, help="multiplications per task")
-    parser.add_argument("--seed", type=int, default=1, help="random seed")
-    args = parser.parse_args()
+    args = argument_parser(__file__).parse_args()
+    RESULTS.mkdir(exist_ok=True)
 
     executor = lithops.FunctionExecutor()
     started = time.time()
@@ -80,7 +74,6 @@ def main() -> None:
     print(f"sum of task speeds: {summary['sum_gflops']:.2f} GFLOP/s", end="; ")
     print(f"effective (with invocation overhead): {summary['effective_gflops']:.2f} GFLOP/s")
 
-    RESULTS.mkdir(exist_ok=True)
     (RESULTS / "flops.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot(tasks, RESULTS / "flops.png")
     print("wrote results/flops.json and results/flops.png")

@@ -4,7 +4,6 @@
 # curve, results/montecarlo.png. Parameters: python montecarlo.py --tasks 8 --samples 1000000 --rounds 5
 # Packages come from .pyrun/environment.yml (pip packages under `pip:`); saving it offers to rebuild the runtime.
 
-import argparse
 import json
 import math
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import lithops
 import numpy as np
+from pipeline_options import argument_parser  # the options declared in pipeline.toml
 
 RESULTS = Path("results")
 BATCH = 1_000_000  # points drawn at once: bounds a task's memory whatever --samples is
@@ -48,10 +48,7 @@ def plot(rounds: list[dict], path: Path) -> None:
     ax.axhline(math.pi, color="#9ca3af", linestyle="--", label="π")
     ax.fill_between(n, [math.pi - b for b in band], [math.pi + b for b in band], color="#dbeafe", label="π ± 3 sigma")
     ax.plot(n, est, marker="o", color="#2563eb", label="estimate")
-    ax.set_xscale("log")
-    ax.set_xlabel("points thrown")
-    ax.set_ylabel("estimate of π")
-    ax.set_title("Monte Carlo π: convergence per round")
+    ax.set(xscale="log", xlabel="points thrown", ylabel="estimate of π", title="Monte Carlo π: convergence per round")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -59,13 +56,7 @@ def plot(rounds: list[dict], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Estimate pi with a Lithops map, round after round.")
-    parser.add_argument("--tasks", type=int, default=8, help="parallel tasks per round")
-    parser.add_argument("--samples", type=int, default=1_000_000, help="points per task per round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds")
-    parser.add_argument("--seed", type=int, default=7, help="random seed")
-    args = parser.parse_args()
-
+    args = argument_parser(__file__).parse_args()
     executor = lithops.FunctionExecutor()
     inside = points = 0
     rounds = []

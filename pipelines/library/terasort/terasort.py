@@ -7,7 +7,6 @@
 # Parameters: python terasort.py --records 100000 --partitions 4 --reducers 4 (see README.md for S3 and Lambda).
 # Packages come from .pyrun/environment.yml (pip packages under `pip:`); saving it offers to rebuild the runtime.
 
-import argparse
 import itertools
 import json
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import lithops
 import numpy as np
+from pipeline_options import argument_parser  # the options declared in pipeline.toml
 
 RECORD = 100  # bytes: a 10-byte key, 2 spaces, a 32-digit hex row id, 2 spaces, 52 filler bytes, CR LF
 KEY = 10
@@ -127,14 +127,7 @@ def download(storage, prefix: str, reducers: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="TeraGen, TeraSort and TeraValidate on Lithops storage.")
-    parser.add_argument("--records", type=int, default=100_000, help="records to generate (100 bytes each)")
-    parser.add_argument("--partitions", type=int, default=4, help="TeraGen and map tasks")
-    parser.add_argument("--reducers", type=int, default=4, help="reduce tasks (output partitions)")
-    parser.add_argument("--seed", type=int, default=42, help="the data depends only on this seed")
-    parser.add_argument("--keep-output", action="store_true", help="copy the sorted output into results/output/")
-    args = parser.parse_args()
-
+    args = argument_parser(__file__).parse_args()
     executor = lithops.FunctionExecutor()
     storage = lithops.Storage()
     prefix = f"pyrun-terasort/{uuid.uuid4().hex[:12]}"

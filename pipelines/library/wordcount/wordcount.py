@@ -5,7 +5,6 @@
 # frequent words, results/top_words.png. Parameters: python wordcount.py --corpus data/corpus.txt --mappers 4
 # Packages come from .pyrun/environment.yml (pip packages under `pip:`); saving it offers to rebuild the runtime.
 
-import argparse
 import csv
 import json
 import re
@@ -14,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import lithops
+from pipeline_options import argument_parser  # the options declared in pipeline.toml
 
 WORD_PATTERN = r"[a-z]+(?:'[a-z]+)*"
 RESULTS = Path("results")
@@ -65,21 +65,14 @@ def plot(top: list[tuple[str, int]], path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(6, max(3, 0.25 * len(top) + 1)))
     words = [w for w, _ in top][::-1]
     ax.barh(words, [c for _, c in top][::-1], color="#f59e0b")
-    ax.set_xlabel("occurrences")
-    ax.set_title(title)
+    ax.set(xlabel="occurrences", title=title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Count the words of a text with Lithops map_reduce.")
-    parser.add_argument("--corpus", default="data/corpus.txt", help="a UTF-8 text file of the workspace")
-    parser.add_argument("--mappers", type=int, default=4, help="map tasks (chunks of the corpus)")
-    parser.add_argument("--top", type=int, default=20, help="words shown in the summary and the chart")
-    parser.add_argument("--include-stopwords", action="store_true", help="chart common words like 'the' too")
-    args = parser.parse_args()
-
+    args = argument_parser(__file__).parse_args()
     text = Path(args.corpus).read_text(encoding="utf-8")
     chunks = split_lines(text, args.mappers)
     executor = lithops.FunctionExecutor()
