@@ -1,9 +1,9 @@
 from django.urls import path
 
-from pipelines.views import PipelineDetail, PipelineLaunch, PipelineList
+from pipelines.views import PipelineLaunch, PipelineViewSet
 
 urlpatterns = [
-    path("pipelines/", PipelineList.as_view(), name="pipeline-list"),
-    path("pipelines/<slug:slug>/", PipelineDetail.as_view(), name="pipeline-detail"),
+    path("pipelines/", PipelineViewSet.as_view({"get": "list"}), name="pipeline-list"),
+    path("pipelines/<slug:slug>/", PipelineViewSet.as_view({"get": "retrieve"}), name="pipeline-detail"),
     path("pipelines/<slug:slug>/launch/", PipelineLaunch.as_view(), name="pipeline-launch"),
 ]

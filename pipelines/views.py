@@ -9,10 +9,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from pipelines import services
-from pipelines.registry import PIPELINES, Pipeline, all_pipelines
+from pipelines.registry import PIPELINES, Pipeline
 from pipelines.serializers import PipelineLaunchResultSerializer, PipelineLaunchSerializer, PipelineSerializer
 from pyrun_web.api.context import resolve_membership
 from pyrun_web.api.permissions import HasOrgRole
+from pyrun_web.api.registry import RegistryViewSet
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import Role
 
@@ -24,21 +25,11 @@ def _pipeline(slug: str) -> Pipeline:
         raise Http404 from None
 
 
-class PipelineList(generics.ListAPIView):
+class PipelineViewSet(RegistryViewSet):
     """Ready-to-run applications: launch one with `POST /api/v1/pipelines/{slug}/launch/`."""
 
     serializer_class = PipelineSerializer
-    filter_backends: list = []  # a plain list, not a queryset: nothing to filter
-
-    def get_queryset(self):
-        return all_pipelines()
-
-
-class PipelineDetail(generics.RetrieveAPIView):
-    serializer_class = PipelineSerializer
-
-    def get_object(self):
-        return _pipeline(self.kwargs["slug"])
+    registry = PIPELINES
 
 
 class PipelineLaunch(generics.GenericAPIView):

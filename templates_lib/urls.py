@@ -1,8 +1,8 @@
 from django.urls import path
 
-from templates_lib.views import TemplateDetail, TemplateList
+from templates_lib.views import TemplateViewSet
 
 urlpatterns = [
-    path("templates/", TemplateList.as_view(), name="template-list"),
-    path("templates/<slug:slug>/", TemplateDetail.as_view(), name="template-detail"),
+    path("templates/", TemplateViewSet.as_view({"get": "list"}), name="template-list"),
+    path("templates/<slug:slug>/", TemplateViewSet.as_view({"get": "retrieve"}), name="template-detail"),
 ]
