@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -193,32 +193,46 @@ def _go_lstrip(text: str) -> str:
     return text[pos:]
 
 
+class _Cursor:
+    """A position in a text read one character at a time, as the daemon's lexers read a line."""
+
+    def __init__(self, text: str):
+        self.text, self.pos = text, 0
+
+    def peek(self) -> str | None:
+        return self.text[self.pos] if self.pos < len(self.text) else None
+
+    def take(self) -> str | None:
+        ch = self.peek()
+        self.pos += ch is not None
+        return ch
+
+    def rest(self) -> str:
+        return self.text[self.pos :]
+
+
 def _builder_flags(text: str) -> tuple[list[str], str]:
     """``extractBuilderFlags``: leading ``--name=value`` words (quotes removed, backslash escapes), then the rest.
     Like the daemon, it works on the bytes of the line."""
-    line = text.encode().decode("latin-1")
+    line = _Cursor(text.encode().decode("latin-1"))
     words: list[str] = []
-    pos, size = 0, len(line)
     while True:
-        while pos < size and _is_space(line[pos]):
-            pos += 1
-        if pos >= size:
+        while (ch := line.peek()) is not None and _is_space(ch):
+            line.take()
+        if ch is None:
             return words, ""
-        if not line.startswith("--", pos) or pos + 2 > size:
-            return words, line[pos:].encode("latin-1").decode(errors="replace")
+        if not line.rest().startswith("--"):
+            return words, _from_bytes(line.rest())
         word, blank_ok, quote = "", False, ""
-        while pos < size:
-            ch = line[pos]
-            pos += 1
+        while (ch := line.take()) is not None:
             if quote:
                 if ch == quote:
                     quote = ""
                 elif ch == "\\":
-                    if pos == size:
+                    if line.peek() is None:
                         quote = ""
                         continue
-                    word += line[pos]
-                    pos += 1
+                    word += line.take()
                 else:
                     word += ch
                 continue
@@ -228,35 +242,36 @@ def _builder_flags(text: str) -> tuple[list[str], str]:
                 quote, blank_ok = ch, True
                 continue
             if ch == "\\":
-                if pos == size:
+                if line.peek() is None:
                     continue
-                ch = line[pos]
-                pos += 1
+                ch = line.take()
             word += ch
         if word == "--":
-            return words, line[pos:].encode("latin-1").decode(errors="replace")
+            return words, _from_bytes(line.rest())
         if blank_ok or word:
-            words.append(word.encode("latin-1").decode(errors="replace"))
+            words.append(_from_bytes(word))
+
+
+def _from_bytes(text: str) -> str:
+    """A string of bytes (one latin-1 character each) decoded as UTF-8, as the daemon prints it."""
+    return text.encode("latin-1").decode(errors="replace")
 
 
 def _parse_words(text: str, escape: str) -> list[str]:
     """``parseWords`` (ARG's arguments): whitespace-separated words, quotes kept, the escape token keeps the
     character after it in the word."""
+    chars = _Cursor(text)
     words: list[str] = []
     word, in_word, quote, blank_ok = "", False, "", False
-    pos, size = 0, len(text)
-    while pos < size:
-        ch = text[pos]
-        pos += 1
+    while (ch := chars.take()) is not None:
         if quote:
             if ch == quote:
                 quote = ""
             elif ch == escape and quote != "'":
-                if pos == size:
+                if chars.peek() is None:
                     continue
                 word += ch
-                ch = text[pos]
-                pos += 1
+                ch = chars.take()
             word += ch
             continue
         if _is_space(ch):
@@ -268,11 +283,10 @@ def _parse_words(text: str, escape: str) -> list[str]:
         if ch in "'\"":
             quote, blank_ok = ch, True
         elif ch == escape:
-            if pos == size:
+            if chars.peek() is None:
                 continue
             word += ch
-            ch = text[pos]
-            pos += 1
+            ch = chars.take()
         word += ch
     if in_word and (blank_ok or word):
         words.append(word)
@@ -288,26 +302,19 @@ UNKNOWN = _Unknown()
 Env = dict[str, "str | _Unknown | None"]
 
 
-class _Word:
+class _Word(_Cursor):
     """``shell.Lex.ProcessWord`` for the forms a base image name reasonably uses: quotes, escapes, ``$NAME``,
     ``${NAME}``, ``${NAME:-word}``, ``${NAME:+word}``. Anything else raises ``Unresolvable``."""
 
     def __init__(self, text: str, env: Env, escape: str):
-        self.text, self.pos, self.env, self.escape = text, 0, env, escape
-
-    def _peek(self) -> str | None:
-        return self.text[self.pos] if self.pos < len(self.text) else None
-
-    def _next(self) -> str | None:
-        ch = self._peek()
-        self.pos += ch is not None
-        return ch
+        super().__init__(text)
+        self.env, self.escape = env, escape
 
     def process(self, stop: str | None = None) -> str:
         out: list[str] = []
-        while (ch := self._peek()) is not None:
+        while (ch := self.peek()) is not None:
             if ch == stop:
-                self._next()
+                self.take()
                 return "".join(out)
             if ch == "'":
                 out.append(self._single_quoted())
@@ -316,9 +323,9 @@ class _Word:
             elif ch == "$":
                 out.append(self._dollar())
             else:
-                self._next()
+                self.take()
                 if ch == self.escape:
-                    ch = self._next()
+                    ch = self.take()
                     if ch is None:
                         break
                 out.append(ch)
@@ -326,38 +333,36 @@ class _Word:
             raise Unresolvable(f"no closing {stop}")
         return "".join(out)
 
-    def _single_quoted(self) -> str:
-        self._next()
+    def _quoted(self, quote: str, name: str, piece: Callable[[], str | None]) -> str:
+        """From an opening ``quote`` to its closing one (both consumed), the text that ``piece`` reads at a time."""
+        self.take()
         out: list[str] = []
-        while (ch := self._next()) != "'":
+        while (ch := self.peek()) != quote:
             if ch is None:
-                raise Unresolvable("no closing single quote")
-            out.append(ch)
+                raise Unresolvable(f"no closing {name} quote")
+            out.append(piece())
+        self.take()
         return "".join(out)
 
+    def _single_quoted(self) -> str:
+        return self._quoted("'", "single", self.take)  # every character as it is
+
     def _double_quoted(self) -> str:
-        self._next()
-        out: list[str] = []
-        while (ch := self._peek()) != '"':
-            if ch is None:
-                raise Unresolvable("no closing double quote")
-            if ch == "$":
-                out.append(self._dollar())
-                continue
-            self._next()
-            if ch == self.escape:
-                if self._peek() is None:
-                    continue
-                if self._peek() in ('"', "$", self.escape):
-                    ch = self._next()
-            out.append(ch)
-        self._next()
-        return "".join(out)
+        return self._quoted('"', "double", self._in_double_quotes)
+
+    def _in_double_quotes(self) -> str | None:
+        """``$`` expands; the escape character escapes only ``"``, ``$`` and itself, and is kept before any other."""
+        if self.peek() == "$":
+            return self._dollar()
+        ch = self.take()
+        if ch == self.escape and self.peek() in ('"', "$", self.escape):
+            return self.take()
+        return ch
 
     def _name(self) -> str:
         start = self.pos
-        while (ch := self._peek()) is not None and (ch.isascii() and (ch.isalnum() or ch == "_")):
-            self._next()
+        while (ch := self.peek()) is not None and (ch.isascii() and (ch.isalnum() or ch == "_")):
+            self.take()
         name = self.text[start : self.pos]
         # Digits first (positional), special parameters, non-ASCII letters: Docker versions differ on them.
         if not name or name[0].isdigit() or (ch is not None and not ch.isascii() and ch.isalnum()):
@@ -365,15 +370,15 @@ class _Word:
         return name
 
     def _dollar(self) -> str:
-        self._next()
-        if self._peek() != "{":
+        self.take()
+        if self.peek() != "{":
             return self._value(self._name(), plain=True)
-        self._next()
+        self.take()
         name = self._name()
-        ch = self._next()
+        ch = self.take()
         if ch == "}":
             return self._value(name, plain=True)
-        if ch == ":" and (modifier := self._next()) in ("-", "+"):
+        if ch == ":" and (modifier := self.take()) in ("-", "+"):
             word = self.process(stop="}")
             value = self._value(name, plain=False)
             if modifier == "-":
