@@ -202,9 +202,14 @@ def _worker_reports() -> bool:
     return _forced_side() != "client"
 
 
-def _worker_running(call_status) -> None:
+def _worker_sender() -> emitter.Emitter | None:
+    """Where this worker's events go; None when it does not report its calls (no emitter, or the client does)."""
     sender = emitter.get()
-    if sender is None or not _worker_reports():
+    return sender if sender is not None and _worker_reports() else None
+
+
+def _worker_running(call_status) -> None:
+    if (sender := _worker_sender()) is None:
         return
     st = call_status.status
     start = _number(st.get("worker_start_tstamp")) or time.time()
@@ -214,8 +219,7 @@ def _worker_running(call_status) -> None:
 
 
 def _worker_finished(call_status) -> None:
-    sender = emitter.get()
-    if sender is None or not _worker_reports():
+    if (sender := _worker_sender()) is None:
         return
     st = call_status.status
     end = _number(st.get("worker_end_tstamp")) or time.time()
@@ -263,21 +267,26 @@ def _claim(future, level: int) -> bool:
         return True
 
 
-def _client_running(future, call_status) -> None:
+def _client_sender(future, level: int) -> emitter.Emitter | None:
+    """Where the client's event of ``level`` (see ``_claim``) for ``future`` goes; None when the client does not
+    report this call, there is no emitter, or that event was sent already (it is marked sent here)."""
     if not _client_reports(future):
-        return
+        return None
     sender = emitter.get()
-    if sender is None or not _claim(future, 1):
+    if sender is None or not _claim(future, level):
+        return None
+    return sender
+
+
+def _client_running(future, call_status) -> None:
+    if (sender := _client_sender(future, 1)) is None:
         return
     start = _number((call_status or {}).get("worker_start_tstamp")) or time.time()
     sender.put(_event(future.executor_id, future.job_id, future.call_id, "running", "", start, None))
 
 
 def _client_finished(future, call_status) -> None:
-    if not _client_reports(future):
-        return
-    sender = emitter.get()
-    if sender is None or not _claim(future, 2):
+    if (sender := _client_sender(future, 2)) is None:
         return
     st = call_status or {}
     end = _number(st.get("worker_end_tstamp")) or time.time()
@@ -293,10 +302,7 @@ def _client_abandoned(future) -> None:
     """Lithops stopped tracking a call that had not finished (the script's wait raised): close its bar."""
     if getattr(future, "_state", None) != "Unknown":
         return
-    if not _client_reports(future):
-        return
-    sender = emitter.get()
-    if sender is None or not _claim(future, 2):
+    if (sender := _client_sender(future, 2)) is None:
         return
     now = time.time()
     st = getattr(future, "_call_status", None) or {}
