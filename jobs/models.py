@@ -28,13 +28,14 @@ from pyrun_web.fields import EncryptedTextField
 from pyrun_web.tenancy.models import Organization, TenantModel, TenantQuerySet
 
 
+# A label is written where it says more than the name; Django labels the others from it ("Queued", ...).
 class JobState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    PREPARING = "preparing", "Preparing"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
+    QUEUED = "queued"
+    PREPARING = "preparing"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
     TIMED_OUT = "timed_out", "Timed out"
 
 

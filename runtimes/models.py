@@ -45,6 +45,7 @@ class RuntimeQuerySet(TenantQuerySet):
 
 
 class Runtime(TenantModel):
+    # A label is written where it says more than the name; Django labels the others from it ("Pending", ...).
     class Kind(models.TextChoices):
         CONDA = "conda", "environment.yml"
         DOCKER = "docker", "Dockerfile"
@@ -52,7 +53,7 @@ class Runtime(TenantModel):
     class Builder(models.TextChoices):
         UV = "uv", "uv venv"
         CONDA = "conda", "conda (py-rattler)"
-        DOCKER = "docker", "Docker"
+        DOCKER = "docker"
 
     class Target(models.TextChoices):
         LOCAL = "local", "Local prefix"
@@ -60,10 +61,10 @@ class Runtime(TenantModel):
         IMAGE = "image", "Container image"
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        BUILDING = "building", "Building"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending"
+        BUILDING = "building"
+        READY = "ready"
+        FAILED = "failed"
 
     ACTIVE_STATES = (State.PENDING, State.BUILDING)
 

@@ -32,9 +32,10 @@ class Action(models.TextChoices):
     RUNTIMES_COLLECTED = "runtime.gc", "Unused runtimes collected by staff"
 
 
+# A label is written where it says more than the name; Django labels the others from it ("Admin").
 class Via(models.TextChoices):
     API = "api", "API"
-    ADMIN = "admin", "Admin"
+    ADMIN = "admin"
     COMMAND = "command", "manage.py"
     SYSTEM = "system", "Platform"
 
