@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -233,26 +234,34 @@ def _prefix_lost(runtime: Runtime) -> bool:
 def _create(org, digest: str, spec: RuntimeSpec, target: str, builder: str, user, python: str, files) -> Runtime:
     check_build_quota(org)
     task_id = str(uuid.uuid4())
-    try:
-        with transaction.atomic():
-            runtime = Runtime.objects.create(
-                org=org,
-                spec_hash=digest,
-                kind=spec.kind,
-                builder=builder,
-                target=target,
-                source=_source_of(spec),
-                spec=spec.to_json(),
-                python_version="" if python.startswith("unavailable:") else python,
-                celery_task_id=task_id,
-                created_by=user,
-            )
-    except IntegrityError:  # a concurrent caller created it first: theirs is ours
-        return Runtime.objects.get(org=org, spec_hash=digest)
+    runtime, created = _create_once(
+        org,
+        digest,
+        kind=spec.kind,
+        builder=builder,
+        target=target,
+        source=_source_of(spec),
+        spec=spec.to_json(),
+        python_version="" if python.startswith("unavailable:") else python,
+        celery_task_id=task_id,
+        created_by=user,
+    )
+    if not created:
+        return runtime
     if files:
         layout.write_context(runtime.pk, files)
     _dispatch(runtime.pk, task_id)
     return runtime
+
+
+def _create_once(org: Organization, digest: str, **fields: Any) -> tuple[Runtime, bool]:
+    """The org's runtime of ``digest``, created with ``fields``, and True; or, when a concurrent caller created it
+    first, theirs (it is ours too) and False."""
+    try:
+        with transaction.atomic():
+            return Runtime.objects.create(org=org, spec_hash=digest, **fields), True
+    except IntegrityError:
+        return Runtime.objects.get(org=org, spec_hash=digest), False
 
 
 def _queue(runtime: Runtime) -> bool:
@@ -294,19 +303,17 @@ def record_invalid(org: Organization, found: SpecFile, error: PyrunError, target
     runtime = Runtime.objects.filter(org=org, spec_hash=digest).first()
     if runtime is not None:
         return runtime
-    try:
-        with transaction.atomic():
-            runtime = Runtime.objects.create(
-                org=org,
-                spec_hash=digest,
-                kind=found.kind,
-                target=target,
-                source=found.source,
-                spec={"invalid_text": found.text},
-                created_by=user,
-            )
-    except IntegrityError:
-        return Runtime.objects.get(org=org, spec_hash=digest)
+    runtime, created = _create_once(
+        org,
+        digest,
+        kind=found.kind,
+        target=target,
+        source=found.source,
+        spec={"invalid_text": found.text},
+        created_by=user,
+    )
+    if not created:
+        return runtime
     log = BuildLog(runtime.pk)
     log.write(f"== {found.source} was not built: {error.message}")
     log.flush()
