@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -84,29 +86,29 @@ class RuntimeAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # runtimes come from specs: through the API or a Run
 
-    @admin.action(description="Rebuild the selected runtimes")
-    def rebuild(self, request, queryset) -> None:
+    def _each(self, request, queryset, action: Callable[..., None]) -> tuple[int, int]:
+        """``action`` on every selected runtime: how many it was done to, and how many were building; any other
+        refusal (e.g. the org is out of build minutes) is shown as a warning."""
         done, busy = 0, 0
         for runtime in queryset.select_related("org"):
             try:
-                actions.rebuild_runtime(runtime, by=request.user, via=Via.ADMIN)
+                action(runtime, by=request.user, via=Via.ADMIN)
                 done += 1
             except PyrunError as error:
                 if error.id == "runtime:user:busy":
                     busy += 1
-                else:  # e.g. the org is out of build minutes
+                else:
                     self.message_user(request, f"Runtime {runtime.pk}: {error.message}", messages.WARNING)
+        return done, busy
+
+    @admin.action(description="Rebuild the selected runtimes")
+    def rebuild(self, request, queryset) -> None:
+        done, busy = self._each(request, queryset, actions.rebuild_runtime)
         self.message_user(request, f"Queued {done} rebuild(s); {busy} already building.", messages.SUCCESS)
 
     @admin.action(description="Delete the selected runtimes (not while building)", permissions=["delete"])
     def delete_selected_idle(self, request, queryset) -> None:
-        done, busy = 0, 0
-        for runtime in queryset.select_related("org"):
-            try:
-                actions.delete_runtime(runtime, by=request.user, via=Via.ADMIN)
-                done += 1
-            except PyrunError:
-                busy += 1
+        done, busy = self._each(request, queryset, actions.delete_runtime)
         self.message_user(request, f"Deleted {done} runtime(s); kept {busy} building.", messages.SUCCESS)
 
     @admin.action(description="Delete the selected runtimes if unused for the GC period", permissions=["delete"])
