@@ -4,23 +4,22 @@ The archive is deterministic (entries in a fixed order, fixed mtimes and owners,
 the same files always give the same sha256: that digest is the object's key, and a workspace that did not change
 since the last run is stored only once.
 
-The workspace is user-controlled and changes under us (the terminal), so reading it never follows a symlink:
-folders are opened relative to their parent's descriptor with ``O_NOFOLLOW``, files likewise, and their type is
-checked on the open descriptor. Symlinks are stored as links (never followed) when they resolve inside the
-workspace, counting links through links; others, special files (FIFOs, sockets, devices), names that are not
-UTF-8 and ``__pycache__`` folders are left out. Restoring checks every member of the archive before writing
-anything, so even a hostile archive cannot write or point outside the destination.
+The workspace is user-controlled and changes under us (the terminal), so reading it never follows a symlink
+(:mod:`pyrun_web.safe_walk`: folders are opened relative to their parent's descriptor with ``O_NOFOLLOW``,
+files likewise, and their type is checked on the open descriptor). Symlinks are stored as links (never
+followed) when they resolve inside the workspace, counting links through links; others, special files (FIFOs,
+sockets, devices), names that are not UTF-8 and ``__pycache__`` folders are left out. Restoring checks every
+member of the archive before writing anything, so even a hostile archive cannot write or point outside the
+destination.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import gzip
 import hashlib
 import os
-import stat
 import tarfile
 import tempfile
 import zlib
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from pyrun_web import safe_walk
 from pyrun_web.errors import PyrunError
 from pyrun_web.infra.object_store import ObjectNotFound, ObjectStore, get_object_store
 
@@ -40,12 +40,7 @@ SKIPPED_DIRS = frozenset({"__pycache__"})
 MAX_DEPTH = 256
 MAX_LINK_HOPS = 40  # as the kernel's own limit: a longer chain (or a loop) is refused
 RETRIES = 3  # a file shrinking under us (the terminal writes it) restarts the snapshot
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK: a FIFO swapped in after the type check must not hang the worker.
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _CHUNK = 1 << 20
-# What opening an entry fails with when the terminal swapped it for something else after the scan.
-_RACED = frozenset({errno.ELOOP, errno.ENOTDIR, errno.ENXIO})
 
 
 @dataclass(frozen=True)
@@ -158,20 +153,37 @@ def _member(name: str, kind: bytes, mode: int, size: int = 0, linkname: str = ""
 def write_archive(root: Path, out: BinaryIO) -> Snapshot:
     """Write the deterministic ``.tar.gz`` of the folder ``root`` to ``out``."""
     try:
-        root_fd = os.open(root, _DIR_FLAGS)
+        root_fd = safe_walk.open_dir(root)
     except (FileNotFoundError, NotADirectoryError):
         raise PyrunError("workspaces:platform:files-missing", workspace=root.name) from None
     hashing = _HashingWriter(out)
     counts = {"files": 0, "folders": 0}
     skipped: list[str] = []
     links: dict[str, str] = {}
+
+    def left_out(entry: safe_walk.Entry) -> bool:
+        try:
+            entry.path.encode("utf-8")
+        except UnicodeEncodeError:
+            skipped.append(f"{entry.path.encode('utf-8', 'backslashreplace').decode()} (a name that is not UTF-8)")
+            return True
+        return entry.kind is safe_walk.Kind.DIR and entry.name in SKIPPED_DIRS
+
+    def walk_skipped(rel: str, why: safe_walk.Skipped) -> None:
+        if why is safe_walk.Skipped.TOO_DEEP:
+            skipped.append(f"{rel} (nested deeper than {MAX_DEPTH} folders)")
+        else:  # CHANGED: UNREADABLE is raised (no ignore_errors)
+            skipped.append(f"{rel} (it changed while the snapshot was taken)")
+
     try:
         # filename="" and mtime=0: gzip's header would otherwise carry both.
         with (
             gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0, compresslevel=COMPRESS_LEVEL) as zipped,
             tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8") as tar,
         ):
-            _add_folder(tar, root_fd, "", 0, counts, links, skipped)
+            # Depth-first with sorted names: the members' order is part of the digest.
+            for entry in safe_walk.walk(root_fd, skip=left_out, max_depth=MAX_DEPTH, on_skip=walk_skipped):
+                _add_entry(tar, entry, counts, links, skipped)
             # Links go last, once every link is known: whether one stays inside can depend on the others.
             kept = 0
             for rel in sorted(links):
@@ -192,66 +204,33 @@ def write_archive(root: Path, out: BinaryIO) -> Snapshot:
     )
 
 
-def _add_folder(
-    tar: tarfile.TarFile,
-    dir_fd: int,
-    prefix: str,
-    depth: int,
-    counts: dict[str, int],
-    links: dict[str, str],
-    skipped: list[str],
+def _add_entry(
+    tar: tarfile.TarFile, entry: safe_walk.Entry, counts: dict[str, int], links: dict[str, str], skipped: list[str]
 ) -> None:
-    with os.scandir(dir_fd) as scan:
-        entries = sorted(scan, key=lambda entry: entry.name)
-    for entry in entries:
-        rel = prefix + entry.name
-        try:
-            rel.encode("utf-8")
-        except UnicodeEncodeError:
-            skipped.append(f"{rel.encode('utf-8', 'backslashreplace').decode()} (a name that is not UTF-8)")
-            continue
-        try:
-            mode = entry.stat(follow_symlinks=False).st_mode
-            if stat.S_ISDIR(mode):
-                if entry.name in SKIPPED_DIRS:
-                    continue
-                if depth >= MAX_DEPTH:
-                    skipped.append(f"{rel} (nested deeper than {MAX_DEPTH} folders)")
-                    continue
-                fd = os.open(entry.name, _DIR_FLAGS, dir_fd=dir_fd)
-                try:
-                    tar.addfile(_member(rel, tarfile.DIRTYPE, os.fstat(fd).st_mode & 0o777))
-                    counts["folders"] += 1
-                    _add_folder(tar, fd, rel + "/", depth + 1, counts, links, skipped)
-                finally:
-                    os.close(fd)
-            elif stat.S_ISREG(mode):
-                if _add_file(tar, dir_fd, entry.name, rel):
-                    counts["files"] += 1
-                else:
-                    skipped.append(f"{rel} (it changed while the snapshot was taken)")
-            elif stat.S_ISLNK(mode):
-                links[rel] = os.readlink(entry.name, dir_fd=dir_fd)
-            else:
-                skipped.append(f"{rel} (a special file)")
-        except FileNotFoundError:
-            continue  # deleted while we looked: as if it had never been there
-        except OSError as exc:
-            if exc.errno not in _RACED:
-                raise
-            skipped.append(f"{rel} (it changed while the snapshot was taken)")
-
-
-def _add_file(tar: tarfile.TarFile, dir_fd: int, name: str, rel: str) -> bool:
-    fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    rel = entry.path
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):  # swapped after the scan
-            return False
-        tar.addfile(_member(rel, tarfile.REGTYPE, st.st_mode & 0o777, st.st_size), _ExactReader(fd, st.st_size))
-        return True
-    finally:
-        os.close(fd)
+        if entry.kind is safe_walk.Kind.DIR:
+            # The walk's stat of a folder is that of the descriptor it then walks.
+            tar.addfile(_member(rel, tarfile.DIRTYPE, entry.stat.st_mode & 0o777))
+            counts["folders"] += 1
+        elif entry.kind is safe_walk.Kind.FILE:
+            _add_file(tar, entry)
+            counts["files"] += 1
+        elif entry.kind is safe_walk.Kind.SYMLINK:
+            links[rel] = entry.readlink()
+        else:
+            skipped.append(f"{rel} (a special file)")
+    except FileNotFoundError:
+        pass  # deleted while we looked: as if it had never been there
+    except safe_walk.UnexpectedKind:
+        skipped.append(f"{rel} (it changed while the snapshot was taken)")
+
+
+def _add_file(tar: tarfile.TarFile, entry: safe_walk.Entry) -> None:
+    source, st = entry.open()
+    with source:
+        size = st.st_size
+        tar.addfile(_member(entry.path, tarfile.REGTYPE, st.st_mode & 0o777, size), _ExactReader(source.fileno(), size))
 
 
 def link_stays_inside(rel: str, links: Mapping[str, str]) -> bool:

@@ -16,10 +16,11 @@ import logging
 import os
 import secrets
 import shutil
-import stat
 from pathlib import Path
 
 from django.conf import settings
+
+from pyrun_web import safe_walk
 
 logger = logging.getLogger(__name__)
 
@@ -110,30 +111,28 @@ def write_context(runtime_id: int, files: list[tuple[str, bytes]]) -> Path:
 
 
 def read_tree(source: Path, max_bytes: int = 200 * 1024 * 1024) -> list[tuple[str, bytes]]:
-    """(relative path, contents) of the regular files under ``source``; symlinks are skipped, and every open
-    is relative to an already-opened folder with O_NOFOLLOW, so a link swapped in meanwhile is not followed."""
+    """(relative path, contents) of the regular files under ``source``; symlinks are skipped and never followed,
+    even one swapped in meanwhile (:mod:`pyrun_web.safe_walk`)."""
     found: list[tuple[str, bytes]] = []
     total = 0
     try:
-        top = os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        top = safe_walk.open_dir(source)
     except OSError:
         return []
     try:
-        for dirpath, _dirs, files, dir_fd in os.fwalk(dir_fd=top, follow_symlinks=False):
-            for name in files:
-                try:
-                    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-                except OSError:
-                    continue  # a symlink (ELOOP) or a file removed meanwhile
-                with os.fdopen(fd, "rb") as handle:
-                    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                        continue
-                    data = handle.read(max_bytes - total + 1)
-                total += len(data)
-                if total > max_bytes:
-                    raise ValueError(f"the build context is larger than {max_bytes} bytes")
-                rel = os.path.normpath(os.path.join(dirpath, name))
-                found.append((rel, data))
+        for entry in safe_walk.walk(top, ignore_errors=True):
+            if entry.kind is not safe_walk.Kind.FILE:
+                continue
+            try:
+                handle, _ = entry.open()
+            except OSError:
+                continue  # removed, or swapped for a symlink or a special file, meanwhile
+            with handle:
+                data = handle.read(max_bytes - total + 1)
+            total += len(data)
+            if total > max_bytes:
+                raise ValueError(f"the build context is larger than {max_bytes} bytes")
+            found.append((entry.path, data))
     finally:
         os.close(top)
     return found

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import stat
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pyrun_web import safe_walk
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import Organization
 from runtimes import director, layout
@@ -90,22 +89,13 @@ def read_spec_file(source: SpecSource) -> SpecFile | None:
 
 
 def _read_inside(root: Path, rel: str) -> str | None:
-    folder, name = rel.split("/")
-    fds: list[int] = []
     try:
-        fds.append(os.open(root, os.O_RDONLY | os.O_DIRECTORY))
-        fds.append(os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fds[-1]))
-        fds.append(os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1]))
+        handle, _ = safe_walk.open_inside(root, rel)
     except FileNotFoundError:
         return None
-    except OSError as exc:  # ELOOP (a symlink), ENOTDIR, EACCES
+    except OSError as exc:  # not a regular file, ELOOP (a symlink), ENOTDIR, EACCES
         raise PyrunError("runtime:user:spec-unreadable", path=rel, reason="it is not a regular file") from exc
-    finally:
-        for fd in fds[:-1]:
-            os.close(fd)
-    with os.fdopen(fds[-1], "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise PyrunError("runtime:user:spec-unreadable", path=rel, reason="it is not a regular file")
+    with handle:
         data = handle.read(MAX_SPEC_BYTES + 1)
     if len(data) > MAX_SPEC_BYTES:
         raise PyrunError("runtime:user:spec-unreadable", path=rel, reason=f"it is larger than {MAX_SPEC_BYTES} bytes")

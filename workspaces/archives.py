@@ -8,6 +8,7 @@ so the declared sizes checked here bound what is written.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from pyrun_web import safe_walk
 from pyrun_web.errors import PyrunError
 from workspaces import paths
 
@@ -87,32 +89,51 @@ def _unsafe(name: str, info: zipfile.ZipInfo, reason: str) -> PyrunError:
 
 
 def build_zip(real_dir: Path) -> tempfile.SpooledTemporaryFile:
-    """A zip of a folder (paths relative to it), rewound. Symlinks and special files are left out."""
+    """A zip of a folder (paths relative to it), rewound. Symlinks and special files are left out, and so is
+    everything when ``real_dir`` is no folder (a symlink or a file swapped in after the caller's check)."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (returned open to the caller)
+    try:
+        root_fd = safe_walk.open_dir(real_dir)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        root_fd = None
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        # fwalk works on descriptors and never descends through a symlink, even one swapped in mid-walk.
-        for dirpath, dirnames, filenames, dirfd in os.fwalk(real_dir, follow_symlinks=False):
-            rel_dir = os.path.relpath(dirpath, real_dir)
-            prefix = "" if rel_dir == "." else rel_dir + "/"
-            dirnames.sort()
-            if prefix and not dirnames and not filenames:
-                archive.writestr(_info(prefix, os.stat(dirfd)), b"")
-            for filename in sorted(filenames):
-                _add_file(archive, dirfd, filename, prefix + filename)
+        if root_fd is not None:
+            try:
+                _add_folder(archive, root_fd)
+            finally:
+                os.close(root_fd)
     out.seek(0)
     return out
 
 
-def _add_file(archive: zipfile.ZipFile, dirfd: int, filename: str, arcname: str) -> None:
+def _add_folder(archive: zipfile.ZipFile, root_fd: int) -> None:
+    # By folder, as os.fwalk: each folder's files, then its subfolders'. A folder gets an entry of its own only
+    # when it is empty (one with something in it, or that could not be entered, does not): those come last, once
+    # that is known.
+    folders: dict[str, os.stat_result] = {}
+    unmarked: set[str] = set()
+    for entry in safe_walk.walk(
+        root_fd, order=safe_walk.Order.BY_FOLDER, ignore_errors=True, on_skip=lambda rel, _: unmarked.add(rel)
+    ):
+        unmarked.add(entry.path.rpartition("/")[0])
+        if entry.kind is safe_walk.Kind.DIR:
+            folders[entry.path] = entry.stat
+        elif entry.kind is safe_walk.Kind.FILE:
+            _add_file(archive, entry)
+    for rel, st in sorted(folders.items(), key=lambda item: item[0].split("/")):  # in the order they were entered
+        if rel not in unmarked:
+            archive.writestr(_info(rel + "/", st), b"")
+
+
+def _add_file(archive: zipfile.ZipFile, entry: safe_walk.Entry) -> None:
     try:
-        fd = os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dirfd)
-    except OSError:  # a symlink (ELOOP) or a file removed meanwhile
+        source, st = entry.open()
+    except OSError:  # removed, or swapped for a symlink or a special file, meanwhile
         return
-    with os.fdopen(fd, "rb") as source:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return
-        info = _info(arcname, st)
+    with source:
+        info = _info(entry.path, st)
         info.compress_type = zipfile.ZIP_DEFLATED
         with archive.open(info, "w", force_zip64=st.st_size > 2**31) as target:
             while chunk := source.read(CHUNK):

@@ -23,15 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from pyrun_web import safe_walk
 from pyrun_web.errors import PyrunError
 from workspaces import archives, paths
 from workspaces.paths import bad_path
 
 CHUNK = 1024 * 1024
 TREE_LIMIT = 20_000
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK: opening a FIFO someone made in the terminal must not hang a web worker.
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -58,14 +56,8 @@ def etag_of(st: os.stat_result) -> str:
 
 
 def _entry(rel: str, st: os.stat_result) -> Entry:
-    if stat.S_ISREG(st.st_mode):
-        kind = "file"
-    elif stat.S_ISDIR(st.st_mode):
-        kind = "dir"
-    elif stat.S_ISLNK(st.st_mode):
-        kind = "symlink"
-    else:  # FIFOs, sockets, devices made in the terminal: listed, never read
-        kind = "other"
+    # FIFOs, sockets, devices made in the terminal are "other": listed, never read.
+    kind = safe_walk.kind_of(st.st_mode).value
     return Entry(
         path=rel,
         name=rel.rsplit("/", 1)[-1],
@@ -120,32 +112,23 @@ class WorkspaceFiles:
 
     def usage(self) -> int:
         total = 0
-        for _, _, filenames, dirfd in os.fwalk(self.root, follow_symlinks=False):
-            for name in filenames:
-                with contextlib.suppress(FileNotFoundError):
-                    st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
-                    if stat.S_ISREG(st.st_mode):
-                        total += st.st_size
+        for entry in safe_walk.walk(self.root, ignore_errors=True):
+            if entry.kind is safe_walk.Kind.FILE:
+                total += entry.stat.st_size
         return total
 
     def tree(self, raw: str = "") -> Tree:
         self._check_root()
         rel = paths.normalize(raw)
         real = paths.resolve(self.root, raw)
-        os.close(self._open_dir(real, rel))
         entries: list[Entry] = []
         dir_sizes: dict[str, int] = {}
         total, truncated = 0, False
-        for dirpath, dirnames, filenames, dirfd in os.fwalk(real, follow_symlinks=False):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, real)
-            prefix = "" if rel_dir == "." else rel_dir + "/"
-            for name in sorted(dirnames + filenames):
-                try:
-                    st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                entry = _entry(prefix + name, st)
+        dirfd = self._open_dir(real, rel)
+        try:
+            # By folder: when the listing is cut at TREE_LIMIT, what is kept is every folder's own listing first.
+            for found in safe_walk.walk(dirfd, order=safe_walk.Order.BY_FOLDER, ignore_errors=True):
+                entry = _entry(found.path, found.stat)
                 total += entry.size
                 for ancestor in _ancestors(entry.path):
                     dir_sizes[ancestor] = dir_sizes.get(ancestor, 0) + entry.size
@@ -153,6 +136,8 @@ class WorkspaceFiles:
                     entries.append(entry)
                 else:
                     truncated = True
+        finally:
+            os.close(dirfd)
         entries = [
             Entry(e.path, e.name, e.type, dir_sizes.get(e.path, 0), e.mtime, e.etag) if e.type == "dir" else e
             for e in sorted(entries, key=lambda e: e.path)
@@ -168,7 +153,7 @@ class WorkspaceFiles:
             raise PyrunError("workspaces:user:is-a-folder", path=rel)
         dirfd = self._open_dir(real.parent, rel)
         try:
-            fd = os.open(real.name, _FILE_FLAGS, dir_fd=dirfd)
+            fd = os.open(real.name, safe_walk.FILE_FLAGS, dir_fd=dirfd)
         except FileNotFoundError as exc:
             raise PyrunError("workspaces:user:no-such-path", path=rel) from exc
         except OSError as exc:
@@ -429,7 +414,7 @@ class WorkspaceFiles:
 
     def _open_dir(self, real: Path, rel: str) -> int:
         try:
-            fd = os.open(real, _DIR_FLAGS)
+            fd = safe_walk.open_dir(real)
         except FileNotFoundError as exc:
             raise PyrunError("workspaces:user:no-such-path", path=rel) from exc
         except NotADirectoryError as exc:
