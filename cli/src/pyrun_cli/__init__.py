@@ -12,7 +12,7 @@ import sys
 
 from pyrun_cli import config
 from pyrun_cli.client import Api
-from pyrun_cli.commands import account, jobs, push, run
+from pyrun_cli.commands import Commands, account, jobs, push, run
 from pyrun_cli.errors import CliError, Exit
 
 __all__ = ["main"]
@@ -44,10 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    account.add_parsers(sub, [common])
-    push.add_parser(sub, [common])
-    run.add_parser(sub, [common])
-    jobs.add_parsers(sub, [common])
+    commands = Commands(sub, [common])
+    for group in (account, push, run, jobs):
+        group.add_parsers(commands)
     return parser
 
 

@@ -10,24 +10,24 @@ import sys
 
 from pyrun_cli import config
 from pyrun_cli.client import Api, ApiError
+from pyrun_cli.commands import Commands
 from pyrun_cli.errors import CliError, Exit
 
 
-def add_parsers(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    sub.add_parser("health", parents=parents, help="platform health (no token needed)").set_defaults(
-        handler=lambda api, args: _dump(api, "health/")
-    )
-    sub.add_parser("whoami", parents=parents, help="user, org and role the token acts as").set_defaults(
-        handler=lambda api, args: _dump(api, "me/")
-    )
-    login = sub.add_parser(
-        "login",
-        parents=parents,
-        help="check a token and save it with the URL",
-        description="Verify the token (--token, else $PYRUN_TOKEN, else one line on stdin, else a prompt) against "
-        "--url and save both, readable by you only, in $PYRUN_CONFIG or ~/.config/pyrun/config.json.",
-    )
-    login.set_defaults(handler=login_command)
+def add_parsers(commands: Commands) -> None:
+    commands.add("health", health_command)
+    commands.add("whoami", whoami_command)
+    commands.add("login", login_command)
+
+
+def health_command(api: Api, args: argparse.Namespace) -> int:
+    """platform health (no token needed)"""
+    return _dump(api, "health/")
+
+
+def whoami_command(api: Api, args: argparse.Namespace) -> int:
+    """user, org and role the token acts as"""
+    return _dump(api, "me/")
 
 
 def _dump(api: Api, path: str) -> int:
@@ -43,6 +43,11 @@ def _dump(api: Api, path: str) -> int:
 
 
 def login_command(api: Api, args: argparse.Namespace) -> int:
+    """check a token and save it with the URL
+
+    Verify the token (--token, else $PYRUN_TOKEN, else one line on stdin, else a prompt) against --url and save
+    both, readable by you only, in $PYRUN_CONFIG or ~/.config/pyrun/config.json.
+    """
     token = args.token or os.environ.get("PYRUN_TOKEN") or _read_token()
     if not token:
         raise CliError("No token given (--token, $PYRUN_TOKEN, stdin or the prompt).")

@@ -7,36 +7,30 @@ import sys
 
 from pyrun_cli import watch
 from pyrun_cli.client import Api
+from pyrun_cli.commands import Commands
 from pyrun_cli.errors import EXIT_BY_STATE, TERMINAL_STATES, Exit
 
 INTERRUPTED = 130  # the shell's code for "stopped by SIGINT"
 
 
-def add_parsers(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    logs = sub.add_parser(
-        "logs",
-        parents=parents,
-        help="print a job's output",
-        description="Print the job's output so far. With --follow, keep printing until it ends and exit like "
-        "`run --wait` (0 succeeded, 1 failed, 3 cancelled, 4 timed out); Ctrl-C stops following, not the job.",
-    )
+def add_parsers(commands: Commands) -> None:
+    logs = commands.add("logs", logs_command)
     logs.add_argument("job", metavar="JOB")
     logs.add_argument("--follow", "-f", action="store_true")
-    logs.set_defaults(handler=logs_command)
 
-    cancel = sub.add_parser("cancel", parents=parents, help="cancel a job")
-    cancel.add_argument("job", metavar="JOB")
-    cancel.set_defaults(handler=cancel_command)
+    commands.add("cancel", cancel_command).add_argument("job", metavar="JOB")
 
-    status = sub.add_parser(
-        "status", parents=parents, help="a job's state", description="Print the job's state; exits 0 if it was read."
-    )
+    status = commands.add("status", status_command)
     status.add_argument("job", metavar="JOB")
     status.add_argument("--json", action="store_true", help="the summary object of `run --json`")
-    status.set_defaults(handler=status_command)
 
 
 def logs_command(api: Api, args: argparse.Namespace) -> int:
+    """print a job's output
+
+    Print the job's output so far. With --follow, keep printing until it ends and exit like `run --wait` (0
+    succeeded, 1 failed, 3 cancelled, 4 timed out); Ctrl-C stops following, not the job.
+    """
     watch.get_job(api, args.job)  # a clear "no such job" before anything else
     if not args.follow:
         watch.print_all_logs(api, args.job)
@@ -50,7 +44,10 @@ def logs_command(api: Api, args: argparse.Namespace) -> int:
 
 
 def cancel_command(api: Api, args: argparse.Namespace) -> int:
-    """Idempotent, for CI clean-up steps: a job that has already ended is reported as it ended, exit 0."""
+    """cancel a job
+
+    Idempotent, for CI clean-up steps: a job that has already ended is reported as it ended, exit 0.
+    """
     job = watch.cancel(api, args.job)
     if job["state"] == "cancelled" or job["state"] not in TERMINAL_STATES:
         print(f"job {job['id']}: {job['state']}")
@@ -60,6 +57,10 @@ def cancel_command(api: Api, args: argparse.Namespace) -> int:
 
 
 def status_command(api: Api, args: argparse.Namespace) -> int:
+    """a job's state
+
+    Print the job's state; exits 0 if it was read.
+    """
     job = watch.get_job(api, args.job)
     if args.json:
         watch.report(api, job, as_json=True)

@@ -15,18 +15,13 @@ from urllib.parse import quote
 
 from pyrun_cli import bundle, workspaces
 from pyrun_cli.client import Api, ApiError
+from pyrun_cli.commands import Commands
 from pyrun_cli.errors import CliError, Exit
 from pyrun_cli.ignore import Ignore
 
 
-def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "push",
-        parents=parents,
-        help="upload a folder into a workspace",
-        description="Upload DIR's files into a workspace (replacing files of the same path). Always skipped: "
-        ".git, __pycache__, .venv, node_modules; plus the patterns of DIR/.pyrunignore and --exclude.",
-    )
+def add_parsers(commands: Commands) -> None:
+    parser = commands.add("push", run)
     parser.add_argument("dir", metavar="DIR", type=Path)
     parser.add_argument("--workspace", "-w", required=True, metavar="W", help="workspace id or slug")
     parser.add_argument("--create", action="store_true", help="create the workspace (template empty) if missing")
@@ -36,10 +31,14 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     parser.add_argument(
         "--exclude", action="append", default=[], metavar="GLOB", help="also skip these (.pyrunignore syntax)"
     )
-    parser.set_defaults(handler=run)
 
 
 def run(api: Api, args: argparse.Namespace) -> int:
+    """upload a folder into a workspace
+
+    Upload DIR's files into a workspace (replacing files of the same path). Always skipped: .git, __pycache__,
+    .venv, node_modules; plus the patterns of DIR/.pyrunignore and --exclude.
+    """
     root: Path = args.dir
     if not root.is_dir():
         raise CliError(f"{root} is not a folder.")

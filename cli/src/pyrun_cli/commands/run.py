@@ -10,19 +10,14 @@ import time
 
 from pyrun_cli import watch, workspaces
 from pyrun_cli.client import Api
+from pyrun_cli.commands import Commands
 from pyrun_cli.errors import EXIT_BY_STATE, TERMINAL_STATES, CliError, Exit
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "run",
-        parents=parents,
-        help="run a script of a workspace as a job",
-        description="Start ENTRYPOINT of workspace W (id or slug) as a job; ARGS go to the script (put them after "
-        "`--` when they start with -). Without --wait/--follow, prints the job id and exits 0.",
-    )
+def add_parsers(commands: Commands) -> None:
+    parser = commands.add("run", run, takes_script_args=True)
     parser.add_argument("workspace", metavar="W")
     parser.add_argument("entrypoint", metavar="ENTRYPOINT", help="path of the script in the workspace")
     parser.add_argument("args", nargs="*", metavar="ARGS", default=[])
@@ -41,10 +36,14 @@ def add_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentP
     parser.add_argument(
         "--timeout", type=_positive_seconds, metavar="S", help="stop waiting after S seconds: cancel the job, exit 4"
     )
-    parser.set_defaults(handler=run, takes_script_args=True)
 
 
 def run(api: Api, args: argparse.Namespace) -> int:
+    """run a script of a workspace as a job
+
+    Start ENTRYPOINT of workspace W (id or slug) as a job; ARGS go to the script (put them after `--` when they
+    start with -). Without --wait/--follow, prints the job id and exits 0.
+    """
     body: dict = {"entrypoint": args.entrypoint}
     if args.backend:
         body["backend"] = args.backend
