@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -40,6 +42,20 @@ class WorkspaceRunViewSet(TenantViewSetMixin, viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         job = services.create_run(workspace, request.user, **body.validated_data)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+def _download(name: str, media_type: str, schema_type: OpenApiTypes, description: str) -> Callable:
+    """A job's ``export/<name>`` download: a streamed file, whatever the Accept header asks for."""
+    schema = extend_schema(responses={(200, media_type): OpenApiResponse(schema_type, description=description)})
+    route = action(
+        detail=True,
+        methods=["get"],
+        url_path=f"export/{name}",
+        url_name=f"export-{name}",
+        filter_backends=[],
+        content_negotiation_class=export.DownloadNegotiation,
+    )
+    return lambda view: schema(route(view))
 
 
 class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -117,17 +133,7 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         query.is_valid(raise_exception=True)
         return Response(metrics.build_metrics(job.pk, job.finished_at, max_points=query.validated_data["points"]))
 
-    @extend_schema(
-        responses={(200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="A Chrome trace.")}
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="export/trace",
-        url_name="export-trace",
-        filter_backends=[],
-        content_negotiation_class=export.DownloadNegotiation,
-    )
+    @_download("trace", "application/json", OpenApiTypes.OBJECT, "A Chrome trace.")
     def export_trace(self, request, pk=None):
         """Download the task events as a Chrome trace (Trace Event Format: open it in https://ui.perfetto.dev or
         chrome://tracing): one complete event per task phase on the lane it ran on, times in microseconds since
@@ -136,15 +142,7 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         chunks = export.trace_chunks(job.pk)
         return export.download(request, chunks, "application/json", export.filename(job.pk, "json"))
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per event.")})
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="export/csv",
-        url_name="export-csv",
-        filter_backends=[],
-        content_negotiation_class=export.DownloadNegotiation,
-    )
+    @_download("csv", "text/csv", OpenApiTypes.STR, "One row per event.")
     def export_csv(self, request, pk=None):
         """Download every task event as CSV: seq, framework, group, key, phase, status, lane, start, end (epoch
         seconds), duration (seconds), error."""
