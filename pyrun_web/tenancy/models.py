@@ -154,6 +154,23 @@ class TenantModel(models.Model):
         abstract = True
 
 
+class RevocableCredential(TenantModel):
+    """A secret handed out once and stored hashed (an API token, an invitation link): listed newest first,
+    revoked for good."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
 class Membership(TenantModel):
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -192,7 +209,7 @@ class ApiTokenQuerySet(TenantQuerySet):
         )
 
 
-class ApiToken(TenantModel):
+class ApiToken(RevocableCredential):
     """An API key for one user acting in one org; only a keyed hash of the key is stored."""
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
@@ -200,15 +217,10 @@ class ApiToken(TenantModel):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.name} ({TOKEN_PREFIX}_{self.prefix}_…)"
@@ -253,11 +265,6 @@ class ApiToken(TenantModel):
         if self.last_used_at is None or self.last_used_at < stale:
             ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
-
-    def revoke(self) -> None:
-        if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.save(update_fields=["revoked_at"])
 
 
 class CloudAccount(TenantModel):
@@ -313,7 +320,7 @@ def _invitation_expiry():
     return timezone.now() + timedelta(days=settings.PYRUN_INVITATION_DAYS)
 
 
-class Invitation(TenantModel):
+class Invitation(RevocableCredential):
     """An invitation to join an org: an expiring, single-use link mailed to ``email``.
 
     The invitee sets their own password (a new account) or accepts while logged in as that email (an existing
@@ -333,18 +340,13 @@ class Invitation(TenantModel):
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(default=_invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = InvitationQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.email} to {self.org_id} ({self.role})"

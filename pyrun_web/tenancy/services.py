@@ -253,8 +253,7 @@ def revoke_invitation(invitation: Invitation, *, by: Any, via: Via = Via.API) ->
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status != Invitation.Status.PENDING:
         return False
-    invitation.revoked_at = timezone.now()
-    invitation.save(update_fields=["revoked_at"])
+    invitation.revoke()
     record(Action.INVITATION_REVOKED, actor=by, via=via, target=invitation, details={"email": invitation.email})
     return True
 
