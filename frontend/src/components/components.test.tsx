@@ -25,15 +25,10 @@ afterEach(() => {
 
 describe("DataTable", () => {
   it("shows a header row and one row an item, with the table's own attributes", async () => {
+    const rowKey = (r: Row) => r.id;
+    const rowProps = (r: Row) => ({ "data-id": r.id });
     const { container } = await render(
-      <DataTable
-        aria-label="Things"
-        data-testid="things"
-        columns={columns}
-        rows={rows}
-        rowKey={(r) => r.id}
-        rowProps={(r) => ({ "data-id": r.id })}
-      />,
+      <DataTable aria-label="Things" data-testid="things" {...{ columns, rows, rowKey, rowProps }} />,
     );
     const table = container.querySelector("table")!;
     expect(table.getAttribute("aria-label")).toBe("Things");
