@@ -16,23 +16,8 @@ from django.views.decorators.http import require_POST
 from ops import actions
 from pyrun_web.audit.models import Via
 from pyrun_web.errors import PyrunError
-from runtimes.models import Runtime, RuntimeLogLine
-
-
-class RuntimeLogLineInline(admin.TabularInline):
-    model = RuntimeLogLine
-    fields = ["seq", "text", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ["-seq"]
-    max_num = 0
-    verbose_name_plural = "build log (newest first)"
-
-    def get_queryset(self, request):
-        # The last lines are what an operator needs; a runaway log must not make the page unusable.
-        ids = list(super().get_queryset(request).order_by("-seq").values_list("pk", flat=True)[:200])
-        return super().get_queryset(request).filter(pk__in=ids)
+from runtimes.admin_inlines import BuildLogInline
+from runtimes.models import Runtime
 
 
 @admin.register(Runtime)
@@ -44,7 +29,7 @@ class RuntimeAdmin(admin.ModelAdmin):
     list_select_related = ["org"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Runtime._meta.fields]
-    inlines = [RuntimeLogLineInline]
+    inlines = [BuildLogInline]
     actions = ["rebuild", "delete_selected_idle", "delete_unused"]
     change_list_template = "admin/runtimes/runtime/change_list.html"
 
