@@ -70,3 +70,12 @@ class JobLogSerializer(serializers.Serializer):
     next_after = serializers.IntegerField(help_text="Pass as ?after= to get the chunks that follow.")
     state = serializers.ChoiceField(choices=JobState.choices)
     complete = serializers.BooleanField(help_text="The job has ended and no chunk follows this page: stop polling.")
+
+
+class BackendSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="What a run's `backend` (or a workspace's `default_executor`) names.")
+    builtin = serializers.BooleanField(help_text="False for an operator's backend (PYRUN_EXTRA_BACKENDS).")
+    target = serializers.CharField(
+        allow_null=True, help_text="The runtime it runs on: local, lambda-layer or image; null when unavailable."
+    )
+    error = serializers.CharField(help_text="Why it cannot be used on this platform; empty when it can.")

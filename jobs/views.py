@@ -11,8 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from jobs import services
+from jobs.backends import catalogue
 from jobs.models import Job
-from jobs.serializers import JobLogSerializer, JobSerializer, RunCreateSerializer
+from jobs.serializers import BackendSerializer, JobLogSerializer, JobSerializer, RunCreateSerializer
 from monitoring import export, metrics, tasks_query, timeline
 from monitoring.serializers import (
     MetricsQuerySerializer,
@@ -22,6 +23,7 @@ from monitoring.serializers import (
     TimelineQuerySerializer,
     TimelineSerializer,
 )
+from pyrun_web.api.registry import RegistryViewSet
 from pyrun_web.api.serializers import LogQuerySerializer
 from pyrun_web.api.viewsets import TenantViewSetMixin
 from workspaces.models import Workspace
@@ -149,3 +151,14 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         job = self.get_object()
         chunks = export.csv_chunks(job.pk)
         return export.download(request, chunks, "text/csv; charset=utf-8", export.filename(job.pk, "csv"))
+
+
+class BackendViewSet(RegistryViewSet):
+    """The executor backends a run may ask for (`backend`), a workspace's `default_executor` among them: the
+    built-in ones and the operator's (PYRUN_EXTRA_BACKENDS)."""
+
+    serializer_class = BackendSerializer
+    lookup_field = "name"
+
+    def get_registry(self):
+        return catalogue()

@@ -18,11 +18,15 @@ class RegistryViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     filter_backends: list = []  # a plain list, not a queryset: nothing to filter
 
+    def get_registry(self) -> Mapping[str, Any]:
+        """The registry to serve; override it for one that settings can change."""
+        return self.registry
+
     def get_queryset(self) -> list[Any]:
-        return list(self.registry.values())
+        return list(self.get_registry().values())
 
     def get_object(self) -> Any:
         try:
-            return self.registry[self.kwargs[self.lookup_field]]
+            return self.get_registry()[self.kwargs[self.lookup_field]]
         except KeyError:
             raise Http404 from None
