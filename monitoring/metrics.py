@@ -8,6 +8,7 @@ Tasks are counted once each (their current row, see ``tasks_query``) and only in
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -47,16 +48,20 @@ def peak_concurrency(intervals: list[tuple[float, float]]) -> tuple[int, float |
     return peak, at
 
 
+# The statistics of a job's finished task durations, each of the sorted (non-empty) values; the API lists these.
+DURATION_STATS: dict[str, Callable[[list[float]], float | None]] = {
+    "min": lambda ordered: ordered[0],
+    "p50": lambda ordered: percentile(ordered, 50),
+    "p95": lambda ordered: percentile(ordered, 95),
+    "max": lambda ordered: ordered[-1],
+    "mean": lambda ordered: sum(ordered) / len(ordered),
+}
+
+
 def _durations(values: list[float]) -> dict[str, Any]:
     ordered = sorted(values)
-    return {
-        "count": len(ordered),
-        "min": ordered[0] if ordered else None,
-        "p50": percentile(ordered, 50),
-        "p95": percentile(ordered, 95),
-        "max": ordered[-1] if ordered else None,
-        "mean": sum(ordered) / len(ordered) if ordered else None,
-    }
+    stats = {name: stat(ordered) if ordered else None for name, stat in DURATION_STATS.items()}
+    return {"count": len(ordered), **stats}
 
 
 def task_metrics(job_id: int, finished_at: datetime | None, now: datetime | None = None) -> dict[str, Any]:

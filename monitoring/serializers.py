@@ -81,15 +81,17 @@ class StatusCountsSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
 
 
-class TimelineGroupSerializer(serializers.Serializer):
+class GroupMetricsSerializer(StatusCountsSerializer):
+    """A group's task counts by status (task/compute phases, the whole job) and when it started and ended."""
+
     group = serializers.CharField()
     framework = serializers.CharField()
     tasks = serializers.IntegerField(help_text="Tasks of the group in the whole job (task/compute phases).")
-    running = serializers.IntegerField()
-    finished = serializers.IntegerField()
-    failed = serializers.IntegerField()
     start = serializers.FloatField()
     end = serializers.FloatField(allow_null=True)
+
+
+class TimelineGroupSerializer(GroupMetricsSerializer):
     in_window = serializers.IntegerField(help_text="Bars of the group (all phases) in the window.")
 
 
@@ -126,19 +128,19 @@ class MetricsQuerySerializer(serializers.Serializer):
 
 class DurationsSerializer(serializers.Serializer):
     count = serializers.IntegerField()
-    min = serializers.FloatField(allow_null=True)
-    p50 = serializers.FloatField(allow_null=True)
-    p95 = serializers.FloatField(allow_null=True)
-    max = serializers.FloatField(allow_null=True)
-    mean = serializers.FloatField(allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # One per statistic that metrics computes (null without a finished task): the list lives there.
+        stats = {name: serializers.FloatField(allow_null=True) for name in metrics.DURATION_STATS}
+        return {**super().get_fields(), **stats}
 
 
-class StragglerSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    group = serializers.CharField()
-    lane = serializers.CharField()
-    start = serializers.FloatField()
-    duration = serializers.FloatField()
+class StragglerSerializer(TaskEventSerializer):
+    """A slow task: the fields of its task row that say which and how slow."""
+
+    class Meta(TaskEventSerializer.Meta):
+        fields = ["key", "group", "lane", "start", "duration"]
+        read_only_fields = fields
 
 
 class StragglersSerializer(serializers.Serializer):
@@ -151,17 +153,6 @@ class StragglersSerializer(serializers.Serializer):
 class ColdStartsSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="Lithops tasks that ran on a cold worker.")
     reported = serializers.IntegerField(help_text="Lithops tasks that reported whether their worker was cold.")
-
-
-class GroupMetricsSerializer(serializers.Serializer):
-    group = serializers.CharField()
-    framework = serializers.CharField()
-    tasks = serializers.IntegerField()
-    running = serializers.IntegerField()
-    finished = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    start = serializers.FloatField()
-    end = serializers.FloatField(allow_null=True)
 
 
 class ResourcePointSerializer(serializers.Serializer):

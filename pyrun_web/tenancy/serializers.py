@@ -1,22 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from pyrun_web.tenancy import aws_roles
-from pyrun_web.tenancy.models import ApiToken, CloudAccount, Invitation, Membership, Organization, Role
+from pyrun_web.tenancy.models import ApiToken, CloudAccount, Invitation, Limits, Membership, Organization, Role
 
 
 class LimitsSerializer(serializers.Serializer):
-    max_concurrent_jobs = serializers.IntegerField()
-    max_job_seconds = serializers.IntegerField()
-    max_file_bytes = serializers.IntegerField()
-    max_workspace_bytes = serializers.IntegerField()
-    job_memory_bytes = serializers.IntegerField()
-    job_max_processes = serializers.IntegerField()
-    job_disk_bytes = serializers.IntegerField()
+    """The org's limits as they apply (its own values, else the platform's): every field of ``Limits``, so a new
+    limit shows here without a second list."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {field.name: serializers.IntegerField(read_only=True) for field in dataclasses.fields(Limits)}
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
