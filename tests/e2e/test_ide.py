@@ -194,6 +194,7 @@ def test_dask_template_runs_with_its_tasks_in_the_gantt(
 
     page.get_by_role("tab", name="Gantt").click()
     page.get_by_test_id("gantt").wait_for()
-    # Ten inc tasks and the total.
-    page.wait_for_function("document.querySelector('[data-testid=gantt]')?.dataset.tasks === '11'", timeout=20_000)
-    page.get_by_text("11 tasks · 11 in view").wait_for()
+    # Ten inc tasks and the total, plus any transfer between the two workers that Dask reports.
+    page.wait_for_function("Number(document.querySelector('[data-testid=gantt]')?.dataset.tasks) >= 11", timeout=20_000)
+    tasks = page.get_by_test_id("gantt").get_attribute("data-tasks")
+    page.get_by_text(f"{tasks} tasks · {tasks} in view").wait_for()

@@ -2,6 +2,7 @@
 import { list, request, type Page } from "./client";
 import type {
   ApiToken,
+  Backend,
   CloudAccount,
   Entry,
   ExecutionSettings,
@@ -29,6 +30,7 @@ export const api = {
   selectOrg: (id: number) => request<Org>(`orgs/${id}/select/`, { method: "POST" }),
 
   templates: () => list<Template>("templates/"),
+  backends: () => list<Backend>("backends/"),
   workspaces: () => list<Workspace>("workspaces/?ordering=-updated_at&page_size=500"),
   workspace: (id: number) => request<Workspace>(`workspaces/${id}/`),
   createWorkspace: (name: string, template: string) =>

@@ -1,7 +1,7 @@
 // The query layer: one key per resource, the queries that read them and the invalidations a write implies.
 // Data shown on screen comes from here (TanStack Query caches and dedupes it); the live websocket streams of a
 // run or a runtime build stay outside and patch the cached entries they update.
-import { QueryClient, queryOptions, useMutation, useQueryClient, type QueryKey } from "@tanstack/react-query";
+import { QueryClient, queryOptions, useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
 import { api } from "./endpoints";
 
 /** Query keys, one family a resource: invalidating a prefix refreshes every query under it. */
@@ -11,6 +11,7 @@ export const keys = {
   tree: (id: number) => ["workspaces", id, "tree"] as const,
   config: (id: number) => ["workspaces", id, "config"] as const,
   templates: ["templates"] as const,
+  backends: ["backends"] as const,
   jobs: (workspaceId: number) => ["jobs", { workspace: workspaceId }] as const,
   job: (id: number) => ["jobs", id] as const,
   // The Gantt and metrics panels read them once more when the run ends (`live` turns false).
@@ -30,6 +31,7 @@ export const queries = {
   tree: (id: number) => queryOptions({ queryKey: keys.tree(id), queryFn: () => api.tree(id) }),
   config: (id: number) => queryOptions({ queryKey: keys.config(id), queryFn: () => api.config(id) }),
   templates: () => queryOptions({ queryKey: keys.templates, queryFn: api.templates }),
+  backends: () => queryOptions({ queryKey: keys.backends, queryFn: api.backends }),
   runtime: (id: number) => queryOptions({ queryKey: keys.runtime(id), queryFn: () => api.runtime(id) }),
   members: () => queryOptions({ queryKey: keys.members, queryFn: api.members }),
   invitations: () => queryOptions({ queryKey: keys.invitations, queryFn: api.invitations }),
@@ -37,6 +39,12 @@ export const queries = {
   cloudAccounts: () => queryOptions({ queryKey: keys.cloudAccounts, queryFn: api.cloudAccounts }),
   pipelines: () => queryOptions({ queryKey: keys.pipelines, queryFn: api.pipelines }),
 };
+
+/** The names of the backends a run may use here (the server's one list; none while it loads). */
+export function useBackendNames(): string[] {
+  const { data = [] } = useQuery(queries.backends());
+  return data.filter((backend) => !backend.error).map((backend) => backend.name);
+}
 
 /** Refreshes every query under these keys (what a mutation's onSuccess calls). */
 export function invalidate(client: QueryClient, ...which: QueryKey[]): Promise<void> {

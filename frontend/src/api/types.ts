@@ -203,4 +203,10 @@ export interface Pipeline {
   entrypoint: string;
 }
 
-export const BACKENDS = ["lithops-localhost", "lithops-aws-lambda", "dask-local", "dask-scheduler"] as const;
+/** An executor backend a run may ask for (GET /api/v1/backends/): the built-in ones and the operator's. */
+export interface Backend {
+  name: string;
+  builtin: boolean;
+  target: string | null; // the runtime it runs on; null when it cannot be loaded on this platform
+  error: string; // why it cannot be used; empty when it can
+}

@@ -2,14 +2,12 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api } from "../api/endpoints";
-import { keys, queries } from "../api/queries";
+import { keys, queries, useBackendNames } from "../api/queries";
 import type { ExecutionSettings } from "../api/types";
-import { BACKENDS } from "../api/types";
 import { useApp } from "../app";
 import { ErrorBanner, FormRow } from "../components";
 
 const CHOICES: Partial<Record<keyof ExecutionSettings, readonly string[]>> = {
-  default_executor: BACKENDS,
   backend: ["localhost", "aws_lambda"],
   storage: ["localhost", "aws_s3"],
   log_level: ["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -28,10 +26,18 @@ const FIELDS: { name: keyof ExecutionSettings; label: string; help: string; type
   { name: "dask_scheduler_address", label: "Dask scheduler address", help: "For dask-scheduler, e.g. tcp://scheduler:8786." },
 ];
 
+// The stored choice stays visible even when the list does not offer it (still loading, or a backend the operator
+// removed since), so the form never silently shows another value than the one saved.
+function withCurrent(choices: string[], current: unknown): string[] {
+  const value = String(current ?? "");
+  return value && !choices.includes(value) ? [value, ...choices] : choices;
+}
+
 export function LithopsConfigForm({ workspaceId, readOnly }: { workspaceId: number; readOnly: boolean }) {
   const { notify } = useApp();
   const client = useQueryClient();
   const stored = useQuery(queries.config(workspaceId));
+  const backends = useBackendNames();
   // The user's edits until saved; the stored settings until the first edit.
   const [draft, setDraft] = useState<ExecutionSettings | null>(null);
   const settings = draft ?? stored.data ?? null;
@@ -68,7 +74,7 @@ export function LithopsConfigForm({ workspaceId, readOnly }: { workspaceId: numb
           {FIELDS.map((field) => {
             const id = `cfg-${field.name}`;
             const value = settings[field.name];
-            const choices = CHOICES[field.name];
+            const choices = field.name === "default_executor" ? withCurrent(backends, value) : CHOICES[field.name];
             return (
               <FormRow key={field.name} id={id} label={field.label} help={field.help}>
                 {choices ? (

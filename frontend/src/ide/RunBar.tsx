@@ -1,5 +1,6 @@
 import type { Job } from "../api/types";
-import { ACTIVE_STATES, BACKENDS } from "../api/types";
+import { useBackendNames } from "../api/queries";
+import { ACTIVE_STATES } from "../api/types";
 
 export interface RunBarProps {
   workspaceName: string;
@@ -18,6 +19,7 @@ export interface RunBarProps {
 export function RunBar(props: RunBarProps) {
   const { job } = props;
   const active = job && ACTIVE_STATES.includes(job.state);
+  const backends = useBackendNames();
   return (
     <div className="runbar" role="toolbar" aria-label="Run">
       <strong title="Workspace">{props.workspaceName}</strong>
@@ -37,7 +39,7 @@ export function RunBar(props: RunBarProps) {
         Backend
         <select aria-label="Backend" value={props.backend} onChange={(e) => props.onBackend(e.target.value)}>
           <option value="">workspace default</option>
-          {BACKENDS.map((b) => (
+          {backends.map((b) => (
             <option key={b}>{b}</option>
           ))}
         </select>

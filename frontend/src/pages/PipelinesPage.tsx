@@ -3,9 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { api } from "../api/endpoints";
-import { queries } from "../api/queries";
+import { queries, useBackendNames } from "../api/queries";
 import type { Pipeline } from "../api/types";
-import { BACKENDS } from "../api/types";
 import { formatDuration, useApp } from "../app";
 import { ErrorBanner, FormRow } from "../components";
 
@@ -17,6 +16,7 @@ function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: 
     Object.fromEntries(pipeline.parameters.map((p) => [p.name, p.default === null || p.default === undefined ? "" : String(p.default)])),
   );
   const [backend, setBackend] = useState(pipeline.backend);
+  const backends = useBackendNames();
   const [name, setName] = useState("");
   const [busy, setBusy] = useState(false);
 
@@ -59,7 +59,7 @@ function PipelineCard({ pipeline, canLaunch }: { pipeline: Pipeline; canLaunch: 
           </FormRow>
           <FormRow id={`${id}-backend`} label="Backend">
             <select id={`${id}-backend`} value={backend} onChange={(e) => setBackend(e.target.value)}>
-              {(pipeline.backends?.length ? pipeline.backends : BACKENDS).map((b) => (
+              {(pipeline.backends?.length ? pipeline.backends : backends).map((b) => (
                 <option key={b}>{b}</option>
               ))}
             </select>
