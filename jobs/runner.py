@@ -32,7 +32,7 @@ from typing import Any
 
 from jobs.backends.base import LaunchPlan
 from jobs.disk import DiskQuota
-from jobs.joblog import JobLog
+from jobs.joblog import JobLog, runtime_path_names
 from jobs.models import Job, JobState
 from jobs.results import copy_results_for_log
 from jobs.services import dispatch_queued, scratch_dir
@@ -75,9 +75,11 @@ def _acquire_runtime(job: Job, target: str, log: JobLog) -> Any | None:
     """The job's ready runtime: its source's for a re-run, else the one of the workspace's current spec (built
     here if need be, its lines shown in the job's log); None when the job stopped being ours meanwhile."""
     from runtimes import services as runtimes
+    from runtimes.serializers import without_host_paths
 
     def show(text: str) -> None:
-        log.system(text)
+        # A build's lines name its folders (not known before it made them): shown as the runtime API shows them.
+        log.system(without_host_paths(text))
         log.flush()  # a build's lines reach the job's viewers as they come
 
     def stopped() -> bool:
@@ -162,6 +164,8 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
     runtime = _acquire_runtime(job, backend.target, log)
     if runtime is None:
         return
+    # The script's output and our lines name the runtime, never its folder on this host.
+    log.hide_paths(runtime_path_names(runtime))
     interpreter = runtime.interpreter
     if interpreter is None or not runtime.has_interpreter:
         raise PyrunError(

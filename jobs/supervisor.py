@@ -157,7 +157,7 @@ class Supervisor:
             reader.join(1)
         self._drain(timeout=0)
         for stream, decoder in self.decoders.items():
-            self.log.write(stream, decoder.decode(b"", final=True))
+            self.log.write(stream, decoder.decode(b"", final=True), final=True)
         if not any(reader.is_alive() for reader in readers):  # else a reader would read a reused descriptor
             self.process.stdout.close()
             self.process.stderr.close()
