@@ -124,6 +124,14 @@ ERRORS: dict[str, ErrorDef] = {
         400, "{name!r} was not unpacked: its entry {entry!r} cannot be extracted safely ({reason})."
     ),
     "workspaces:user:zip-bomb": ErrorDef(400, "{name!r} was not unpacked: {reason}."),
+    "workspaces:user:no-preview": ErrorDef(
+        400, "{path!r} has no table preview; files ending in {formats} have one. Read the file itself instead."
+    ),
+    "workspaces:user:bad-preview": ErrorDef(400, "{path!r} cannot be read as {format}: {reason}"),
+    "workspaces:user:bad-preview-rows": ErrorDef(400, "rows must be a whole number from 1 to {limit}, not {rows!r}."),
+    "workspaces:user:preview-too-large": ErrorDef(
+        413, "{path!r} is too large to preview ({size} bytes; previews read up to {limit}). Download it instead."
+    ),
     "workspaces:user:lambda-needs-s3": ErrorDef(400, "The aws_lambda backend needs aws_s3 storage."),
     "workspaces:user:executor-backend-mismatch": ErrorDef(
         400, "The default executor {executor} runs on the {backend} backend; set backend to {backend}."

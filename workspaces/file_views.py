@@ -6,20 +6,22 @@ the store. Errors are JSON whatever the Accept header says.
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 from typing import BinaryIO
 
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from django.utils.http import http_date
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from pyrun_web.api.viewsets import TenantViewSetMixin
 from pyrun_web.errors import PyrunError
 from pyrun_web.tenancy.models import Organization
+from workspaces import previews
 from workspaces.models import Workspace
 from workspaces.serializers import EntrySerializer, MoveSerializer, TreeSerializer, UploadSerializer
 from workspaces.storage import Entry, etag_matches, read_chunks
@@ -59,6 +61,28 @@ IF_NONE_MATCH_READ = OpenApiParameter(
 )
 OP = OpenApiParameter(
     "op", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=list(OPS), description="`mkdir`: create a folder."
+)
+
+ROWS = OpenApiParameter(
+    "rows",
+    OpenApiTypes.INT,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=f"How many rows, 1 to {previews.MAX_ROWS} (default {previews.DEFAULT_ROWS}).",
+)
+TABLE_PREVIEW = inline_serializer(
+    "TablePreview",
+    {
+        "format": serializers.ChoiceField(choices=["csv", "tsv", "parquet"]),
+        "columns": inline_serializer(
+            "PreviewColumn", {"name": serializers.CharField(), "type": serializers.CharField()}, many=True
+        ),
+        "rows": serializers.ListField(
+            child=serializers.ListField(child=serializers.JSONField()), help_text="One list of cells a row."
+        ),
+        "total_rows": serializers.IntegerField(allow_null=True, help_text="null: too large to count."),
+        "truncated": serializers.BooleanField(help_text="More rows or columns than shown."),
+    },
 )
 
 
@@ -139,6 +163,18 @@ class WorkspaceFilesViewSet(TenantViewSetMixin, viewsets.GenericViewSet):
         response = FileResponse(fileobj, content_type=_content_type(entry.name, fileobj), filename=entry.name)
         response["Content-Security-Policy"] = _SANDBOX
         return _with_etag(response, entry)
+
+    @extend_schema(operation_id="workspaces_files_preview", parameters=[PATH, ROWS], responses={200: TABLE_PREVIEW})
+    def preview(self, request, pk=None, path=""):
+        """The first rows of a CSV, TSV or Parquet file as a table: its columns with their types, the rows, and
+        how many there are in all (null when the file is too large to count). A file that does not parse is 400
+        `workspaces:user:bad-preview`; symlinks are never followed."""
+        workspace = self.get_object()
+        raw_rows = request.query_params.get("rows", str(previews.DEFAULT_ROWS))
+        if not raw_rows.isdigit() or not 1 <= int(raw_rows) <= previews.MAX_ROWS:
+            raise PyrunError("workspaces:user:bad-preview-rows", rows=raw_rows[:20], limit=previews.MAX_ROWS)
+        table = previews.preview_table(workspace.path, path, int(raw_rows))
+        return Response(dataclasses.asdict(table))
 
     @extend_schema(
         operation_id="workspaces_files_write",

@@ -21,6 +21,7 @@ urlpatterns = [
         "workspace-file",
         basename="workspace-file",
     ),
+    _route(r"preview/(?P<path>.+)$", {"get": "preview"}, "workspace-preview", basename="workspace-preview"),
     _route(r"move/$", {"post": "move"}, "workspace-move"),
     _route(r"upload/$", {"post": "upload"}, "workspace-upload"),
     _route(r"archive/$", {"get": "archive"}, "workspace-archive"),

@@ -15,6 +15,7 @@ import type {
   Pipeline,
   Runtime,
   RuntimeLogLine,
+  TablePreview,
   Template,
   Tree,
   Workspace,
@@ -47,6 +48,16 @@ export const api = {
     });
     return { text: await response.text(), etag: response.headers.get("ETag") };
   },
+  /** The raw file as bytes (images, PDFs, anything not known to be text), with its ETag. */
+  async readFileBlob(id: number, path: string): Promise<{ blob: Blob; etag: string | null }> {
+    const response = await request<Response>(`workspaces/${id}/files/${encodePath(path)}`, {
+      raw: true,
+      headers: { Accept: "*/*" },
+    });
+    return { blob: await response.blob(), etag: response.headers.get("ETag") };
+  },
+  preview: (id: number, path: string, rows: number) =>
+    request<TablePreview>(`workspaces/${id}/preview/${encodePath(path)}?rows=${rows}`),
   async writeFile(
     id: number,
     path: string,

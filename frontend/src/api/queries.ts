@@ -10,6 +10,7 @@ export const keys = {
   workspace: (id: number) => ["workspaces", id] as const,
   tree: (id: number) => ["workspaces", id, "tree"] as const,
   config: (id: number) => ["workspaces", id, "config"] as const,
+  preview: (id: number, path: string) => ["workspaces", id, "preview", path] as const,
   templates: ["templates"] as const,
   backends: ["backends"] as const,
   jobs: (workspaceId: number) => ["jobs", { workspace: workspaceId }] as const,
@@ -30,6 +31,8 @@ export const queries = {
   workspace: (id: number) => queryOptions({ queryKey: keys.workspace(id), queryFn: () => api.workspace(id) }),
   tree: (id: number) => queryOptions({ queryKey: keys.tree(id), queryFn: () => api.tree(id) }),
   config: (id: number) => queryOptions({ queryKey: keys.config(id), queryFn: () => api.config(id) }),
+  preview: (id: number, path: string, rows: number) =>
+    queryOptions({ queryKey: [...keys.preview(id, path), rows], queryFn: () => api.preview(id, path, rows) }),
   templates: () => queryOptions({ queryKey: keys.templates, queryFn: api.templates }),
   backends: () => queryOptions({ queryKey: keys.backends, queryFn: api.backends }),
   runtime: (id: number) => queryOptions({ queryKey: keys.runtime(id), queryFn: () => api.runtime(id) }),

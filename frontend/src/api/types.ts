@@ -56,6 +56,15 @@ export interface Tree {
   entries: Entry[];
 }
 
+/** The first rows of a CSV, TSV or Parquet file (GET /api/v1/workspaces/{id}/preview/{path}). */
+export interface TablePreview {
+  format: "csv" | "tsv" | "parquet";
+  columns: { name: string; type: string }[];
+  rows: (string | number | boolean | null)[][];
+  total_rows: number | null; // null: too large to count
+  truncated: boolean; // more rows or columns than shown
+}
+
 export interface Job {
   id: number;
   workspace: number;

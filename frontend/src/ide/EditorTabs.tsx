@@ -2,6 +2,7 @@
 import Editor, { type OnMount } from "@monaco-editor/react";
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { languageOf, monaco } from "../monacoSetup";
+import { FilePreview, type FileView } from "../preview";
 import { isDark } from "../theme";
 
 export interface OpenFile {
@@ -11,7 +12,13 @@ export interface OpenFile {
   text: string;
   loaded: boolean;
   saving?: boolean;
+  /** How it is shown: "text" (or unset) in the editor, anything else in a read-only preview. */
+  view?: FileView;
+  blob?: Blob; // a preview's bytes
+  mime?: string; // the type an image or PDF preview is shown with
 }
+
+export const isText = (tab: OpenFile) => (tab.view ?? "text") === "text";
 
 export interface EditorTabsProps {
   workspaceId: number;
@@ -22,6 +29,8 @@ export interface EditorTabsProps {
   onClose: (path: string) => void;
   onChange: (path: string, text: string) => void;
   onSave: (path: string) => void;
+  /** A preview's "Open as text" (CSV, HTML, SVG): the file moves into the editor. */
+  onOpenAsText?: (path: string) => void;
 }
 
 function useDarkTheme(): boolean {
@@ -116,7 +125,14 @@ export function EditorTabs(props: EditorTabsProps) {
         })}
       </div>
       <div id="editor-panel" role="tabpanel" aria-label={active ?? "No file open"} className="editor-host" data-testid="editor">
-        {current && current.loaded ? (
+        {current && current.loaded && !isText(current) ? (
+          <FilePreview
+            key={current.path}
+            workspaceId={workspaceId}
+            file={{ path: current.path, view: current.view ?? "binary", blob: current.blob, mime: current.mime }}
+            onOpenAsText={props.onOpenAsText}
+          />
+        ) : current && current.loaded ? (
           <Editor
             key={workspaceId}
             path={`file:///w${workspaceId}/${current.path}`}

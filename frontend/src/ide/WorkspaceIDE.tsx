@@ -139,6 +139,7 @@ export default function WorkspaceIDE() {
           onClose={files.closeTab}
           onChange={files.setText}
           onSave={(path) => void files.save(path)}
+          onOpenAsText={(path) => void files.openAsText(path)}
         />
         <div
           className="splitter"

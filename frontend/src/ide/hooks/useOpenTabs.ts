@@ -4,8 +4,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ApiError } from "../../api/client";
 import { api } from "../../api/endpoints";
 import { monaco } from "../../monacoSetup";
+import { chooseView, mimeOf, SNIFF_BYTES, viewByName } from "../../preview";
 import type { Question } from "../AskDialog";
-import type { OpenFile } from "../EditorTabs";
+import { isText, type OpenFile } from "../EditorTabs";
 
 export const modelOf = (workspaceId: number, path: string) =>
   monaco.editor.getModel(monaco.Uri.parse(`file:///w${workspaceId}/${path}`));
@@ -42,8 +43,20 @@ export function useOpenTabs(workspaceId: number, { notify, ask, onSaved }: OpenT
       if (tabsRef.current.some((t) => t.path === path)) return;
       setTabs((all) => [...all, { path, etag: null, saved: "", text: "", loaded: false }]);
       try {
-        const { text, etag } = await api.readFile(workspaceId, path);
-        patch(path, { text, saved: text, etag, loaded: true });
+        // Tables come from the server's preview, a few rows of a file that may be gigabytes: nothing to read here.
+        if (viewByName(path) === "table") {
+          patch(path, { view: "table", loaded: true });
+          return;
+        }
+        const { blob, etag } = await api.readFileBlob(workspaceId, path);
+        const head = new Uint8Array(await blob.slice(0, SNIFF_BYTES).arrayBuffer());
+        const view = chooseView(path, head);
+        if (view === "text") {
+          const text = await blob.text();
+          patch(path, { text, saved: text, etag, loaded: true, view });
+        } else {
+          patch(path, { etag, loaded: true, view, blob, mime: mimeOf(path, head) });
+        }
       } catch (e) {
         notify(`Cannot open ${path}: ${(e as Error).message}`, { kind: "fail" });
         setTabs((all) => all.filter((t) => t.path !== path));
@@ -52,10 +65,23 @@ export function useOpenTabs(workspaceId: number, { notify, ask, onSaved }: OpenT
     [workspaceId, notify],
   );
 
+  /** A preview's "Open as text": the file's text in the editor instead. */
+  const openAsText = useCallback(
+    async (path: string) => {
+      try {
+        const { text, etag } = await api.readFile(workspaceId, path);
+        patch(path, { text, saved: text, etag, loaded: true, view: "text", blob: undefined });
+      } catch (e) {
+        notify(`Cannot open ${path} as text: ${(e as Error).message}`, { kind: "fail" });
+      }
+    },
+    [workspaceId, notify],
+  );
+
   const save = useCallback(
     async (path: string, force = false): Promise<boolean> => {
       const tab = tabsRef.current.find((t) => t.path === path);
-      if (!tab || !tab.loaded) return true;
+      if (!tab || !tab.loaded || !isText(tab)) return true; // previews are read-only
       // The editor's model, not the tab's state: a key pressed just before Ctrl+S may not have re-rendered yet.
       const text = modelOf(workspaceId, path)?.getValue() ?? tab.text;
       patch(path, { saving: true });
@@ -80,7 +106,7 @@ export function useOpenTabs(workspaceId: number, { notify, ask, onSaved }: OpenT
   const saveAll = useCallback(async () => {
     for (const tab of tabsRef.current) {
       const text = modelOf(workspaceId, tab.path)?.getValue() ?? tab.text;
-      if (tab.loaded && text !== tab.saved && !(await save(tab.path))) return false;
+      if (tab.loaded && isText(tab) && text !== tab.saved && !(await save(tab.path))) return false;
     }
     return true;
   }, [workspaceId, save]);
@@ -138,6 +164,7 @@ export function useOpenTabs(workspaceId: number, { notify, ask, onSaved }: OpenT
     setActive,
     dirtyPaths,
     openFile,
+    openAsText,
     save,
     saveAll,
     closeTab,

@@ -1,0 +1,99 @@
+"""Results open in previews, in Debian's Chromium against the real server: a PNG a job wrote is an image (no editor),
+a CSV a table with its header and row count, a binary file a read-only "binary file, N bytes" view, and a CSV's
+"Open as text" puts it in the editor. Files are written through the files API before the page opens."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+
+import pytest
+
+from tests.e2e import test_ide_panels as panels
+from tests.e2e.test_ide_panels import api_client, editor_text, open_ide, tree_item
+
+# That module's fixtures, shared rather than copied: one live server for the module, the owner and their token,
+# a workspace from the python template, the logged-in page that fails on any console error, screenshots.
+_module_server = panels._module_server
+live_server_url = panels.live_server_url
+tenant = panels.tenant
+workspace = panels.workspace
+page_errors = panels.page_errors
+page = panels.page
+shot = panels.shot
+
+pytestmark = [pytest.mark.e2e]
+
+
+def png(width: int, height: int) -> bytes:
+    """A real RGB PNG of that size (red)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def open_file(page, path: str) -> None:
+    tree_item(page, path).locator(".label").first.click()
+    page.get_by_role("tab", name=re.compile(re.escape(path.rsplit("/", 1)[-1]))).wait_for()
+
+
+def no_editor(page) -> bool:
+    return page.locator("#editor-panel .monaco-editor").count() == 0
+
+
+def test_results_open_as_image_table_and_binary_views(tenant, workspace, live_server_url, frontend_dist, page, shot):
+    csv = "city,population\n" + "".join(f"town {i},{i * 10}\n" for i in range(1500))
+    with api_client(live_server_url, tenant[2]) as client:
+        for path, body in (
+            ("results/plot.png", png(40, 30)),
+            ("results/towns.csv", csv.encode()),
+            ("results/model.bin", bytes(range(256)) * 16),
+        ):
+            assert client.put(f"workspaces/{workspace.id}/files/{path}", content=body).status_code == 201
+
+    open_ide(page, live_server_url, workspace.id)
+    tree_item(page, "results").locator(".label").first.click()  # expand the folder
+
+    # The plot: an image that decoded, and no Monaco editor for it.
+    open_file(page, "results/plot.png")
+    image = page.locator("#editor-panel .file-preview img")
+    image.wait_for()
+    page.wait_for_function("() => document.querySelector('#editor-panel .file-preview img')?.naturalWidth === 40")
+    assert image.get_attribute("src").startswith("blob:")
+    assert no_editor(page)
+    preview = page.get_by_role("toolbar", name="Preview")
+    assert preview.get_by_role("link", name="Download").count() == 1
+    assert preview.get_by_role("button", name="Open as text").count() == 0
+    shot("image")
+
+    # The CSV: a table with its header row and how many rows of how many.
+    open_file(page, "results/towns.csv")
+    table = page.get_by_role("table", name="Table preview")
+    table.wait_for()
+    # Each header cell is the column's name and the type read from its values.
+    assert table.locator("thead th").all_inner_texts() == ["city string", "population integer"]
+    assert table.locator("tbody tr").first.locator("td").all_inner_texts() == ["town 0", "0"]
+    page.get_by_text("first 1,000 of 1,500 rows").wait_for()
+    assert no_editor(page)
+    shot("table")
+
+    # The binary file: read-only, its size and a download, never an editor.
+    open_file(page, "results/model.bin")
+    binary = page.get_by_test_id("binary-file")
+    binary.wait_for()
+    assert "Binary file, 4,096 bytes" in binary.inner_text()
+    assert binary.get_by_role("link", name="Download").get_attribute("href").endswith("/files/results/model.bin")
+    assert no_editor(page)
+    shot("binary")
+
+    # Back to the CSV, and "Open as text": the editor shows its text.
+    page.get_by_role("tab", name=re.compile("towns.csv")).click()
+    page.get_by_role("toolbar", name="Preview").get_by_role("button", name="Open as text").click()
+    page.locator(".monaco-editor .view-lines", has_text="city,population").wait_for()
+    assert editor_text(page).startswith("city,population")
+    shot("csv-as-text")
