@@ -29,7 +29,7 @@ MAX_COLUMNS = 500
 MAX_CELL_CHARS = 1000
 MAX_LINE_CHARS = 1024 * 1024
 # The rows after the shown ones are counted only this far into a CSV: past it the total is unknown (None).
-COUNT_BYTES = 64 * 1024 * 1024
+COUNT_BYTES = 32 * 1024 * 1024  # about a second of parsing
 # Parquet: the footer and the first row group(s) are read; beyond these the preview is refused.
 PARQUET_MAX_BYTES = 200 * 1024 * 1024
 ROW_GROUP_MAX_BYTES = 128 * 1024 * 1024

@@ -75,6 +75,14 @@ class TestCsv(PreviewTest):
         body = self.preview("empty.csv").json()
         assert (body["columns"], body["rows"], body["total_rows"]) == ([], [], 0)
 
+    def test_past_the_counting_budget_the_total_is_unknown(self, monkeypatch):
+        # A 5 GB CSV is not read to its end to count it: past COUNT_BYTES the total is null, the rows still there.
+        monkeypatch.setattr(previews, "COUNT_BYTES", 64 * 1024)
+        self.put("huge.csv", "n\n" + "".join(f"{i:09d}\n" for i in range(50_000)))
+        body = self.preview("huge.csv", rows=5).json()
+        assert body["rows"] == [["000000000"], ["000000001"], ["000000002"], ["000000003"], ["000000004"]]
+        assert (body["total_rows"], body["truncated"]) == (None, True)
+
     def test_a_file_of_one_endless_line_is_refused_without_reading_it_whole(self):
         self.put("blob.csv", b"x" * (previews.MAX_LINE_CHARS + 10))
         response = self.preview("blob.csv")
