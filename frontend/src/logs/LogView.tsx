@@ -1,6 +1,7 @@
 // A virtualised view of a LogBuffer: only the rows in sight are in the DOM, so 100k lines scroll smoothly.
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { ansiToHtml } from "./ansi";
+import { LEVEL_CLASS } from "./levels";
 import { LogBuffer, visibleText } from "./logBuffer";
 
 const ROW = 18;
@@ -87,8 +88,10 @@ export function LogView({ buffer, label, follow, onFollowChange, emptyText }: Lo
     const line = buffer.line(i);
     const html = lineHtml(line.text);
     rows.push(
-      <div key={line.number} className={`logline ${line.stream}`} style={{ top: i * ROW, height: ROW }}>
-        <span className="no">{line.number}</span>
+      <div key={line.number} className={`logline ${line.stream}${LEVEL_CLASS[line.level]}`} style={{ top: i * ROW, height: ROW }}>
+        <span className="no" title={line.stream === "stderr" ? "written to stderr" : undefined}>
+          {line.number}
+        </span>
         {html ? (
           <span className="text" dangerouslySetInnerHTML={{ __html: html }} />
         ) : (

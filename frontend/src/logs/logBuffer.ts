@@ -4,6 +4,9 @@
 // Chunks are applied strictly in seq order: a chunk after a gap waits in `pending` until the missing ones
 // come (the caller refetches `jobs/{id}/logs/?after=<missingAfter()>`). Lines live in fixed-size blocks;
 // beyond `maxLines` the oldest blocks are dropped (and counted), so memory stays bounded however loud a job is.
+// Each line's level (levels.ts) is found as it comes, in order, so a traceback is known whole.
+
+import { type Level, LevelTracker } from "./levels";
 
 export type Stream = "stdout" | "stderr" | "system";
 
@@ -17,6 +20,7 @@ export interface Line {
   number: number; // 1-based over the whole output, including dropped lines
   stream: Stream;
   text: string;
+  level: Level;
 }
 
 const STREAM_CODES: Stream[] = ["stdout", "stderr", "system"];
@@ -25,6 +29,7 @@ const code = (stream: Stream) => Math.max(0, STREAM_CODES.indexOf(stream));
 interface Block {
   texts: string[];
   streams: number[];
+  levels: Level[];
 }
 
 export interface LogBufferOptions {
@@ -47,6 +52,8 @@ export class LogBuffer {
   private blocks: Block[] = [];
   private count = 0;
   private open = false; // the last line has no newline yet
+  private levels = new LevelTracker();
+  private openLineState = false; // the tracker's state before the open line (classified again as it grows)
   private pending = new Map<number, Chunk>();
   private listeners = new Set<() => void>();
 
@@ -101,7 +108,12 @@ export class LogBuffer {
   line(index: number): Line {
     const block = this.blocks[Math.floor(index / this.blockSize)];
     const offset = index % this.blockSize;
-    return { number: this.dropped + index + 1, stream: STREAM_CODES[block.streams[offset]], text: block.texts[offset] };
+    return {
+      number: this.dropped + index + 1,
+      stream: STREAM_CODES[block.streams[offset]],
+      text: block.texts[offset],
+      level: block.levels[offset],
+    };
   }
 
   lines(start = 0, end = this.count): Line[] {
@@ -122,6 +134,7 @@ export class LogBuffer {
     this.count = 0;
     this.dropped = 0;
     this.open = false;
+    this.levels.reset();
     this.lastSeq = 0;
     this.pending.clear();
     this.changed();
@@ -166,17 +179,21 @@ export class LogBuffer {
 
   private appendToLast(text: string): void {
     const block = this.blocks[this.blocks.length - 1];
-    block.texts[block.texts.length - 1] += text;
+    const last = block.texts.length - 1;
+    block.texts[last] += text;
+    block.levels[last] = this.levels.classify(block.texts[last], block.streams[last], this.openLineState);
   }
 
   private push(text: string, stream: number): void {
     let block = this.blocks[this.blocks.length - 1];
     if (!block || block.texts.length >= this.blockSize) {
-      block = { texts: [], streams: [] };
+      block = { texts: [], streams: [], levels: [] };
       this.blocks.push(block);
     }
+    this.openLineState = this.levels.state(stream);
     block.texts.push(text);
     block.streams.push(stream);
+    block.levels.push(this.levels.classify(text, stream));
     this.count++;
     while (this.count > this.maxLines && this.blocks.length > 1) {
       const first = this.blocks.shift()!;
