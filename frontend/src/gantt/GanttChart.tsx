@@ -3,7 +3,8 @@
 
 import { type CSSProperties, useEffect, useRef, useState } from "react";
 import { type BarInfo, type ColourBy, type DrawStats, GanttEngine, type TimelineQuery } from "./engine";
-import { formatBytes, formatDuration } from "./scale";
+import { figureKind, formatFigure } from "./figures";
+import { formatDuration } from "./scale";
 import type { TaskStore } from "./store";
 import { watchTheme } from "./theme";
 import type { TaskEvent, TimelineResponse } from "./types";
@@ -67,16 +68,6 @@ const PHASE_LEGEND: [string, string, string][] = [
   ["disk-read", "--queued", "#8250df"], ["disk-write", "--cancelled", "#6e7781"], ["failed", "--fail", "#cf222e"],
 ]; // prettier-ignore
 
-function figureValue(name: string, value: unknown): string {
-  if (typeof value === "number") {
-    if (/mem|rss|bytes/i.test(name)) return formatBytes(value);
-    if (/tstamp/i.test(name)) return new Date(value * 1000).toISOString().slice(11, 23);
-    if (/time|duration/i.test(name) && value < 1e6) return formatDuration(value);
-    return Number.isInteger(value) ? String(value) : value.toFixed(3);
-  }
-  return String(value);
-}
-
 function Figures({ figures, limit }: { figures: Record<string, unknown> | null; limit?: number }) {
   const entries = Object.entries(figures ?? {}).slice(0, limit ?? 100);
   if (!entries.length) return null;
@@ -84,9 +75,9 @@ function Figures({ figures, limit }: { figures: Record<string, unknown> | null; 
     <table style={{ borderCollapse: "collapse", fontSize: 12, marginTop: 4 }}>
       <tbody>
         {entries.map(([name, value]) => (
-          <tr key={name}>
+          <tr key={name} title={figureKind(name)?.note}>
             <td style={{ ...styles.muted, paddingRight: 10 }}>{name}</td>
-            <td style={{ fontVariantNumeric: "tabular-nums" }}>{figureValue(name, value)}</td>
+            <td style={{ fontVariantNumeric: "tabular-nums" }}>{formatFigure(name, value)}</td>
           </tr>
         ))}
       </tbody>
