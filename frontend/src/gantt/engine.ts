@@ -13,6 +13,7 @@ import {
   MIXED_PHASE,
   needsFetch,
   type Source,
+  tasksInView,
 } from "./layout";
 import { foldRows, type RowInfo } from "./lanes";
 import { fitView, formatDuration, niceTicks, pan, toT, toX, type Viewport, zoomAround } from "./scale";
@@ -284,7 +285,7 @@ export class GanttEngine {
     const stats: DrawStats = {
       bars: this.bars ? this.visibleBars(this.bars, view) : 0,
       tasks: source === "local" ? store.size : Math.max(this.serverTotal, store.size),
-      inWindow: this.bars ? this.bars.tasks : 0,
+      inWindow: this.bars && view ? tasksInView(this.bars, view) : 0,
       exact: this.bars ? this.bars.exact : true,
       source,
       ms: performance.now() - began,

@@ -242,6 +242,15 @@ export function barsFromTimeline(data: TimelineResponse, jobEnded: boolean): Bar
   return groupByRow(bars);
 }
 
+/** The tasks of the bars that show in `view`: what "N in view" counts. The server answers for a window wider than
+ * the view (so a small pan or zoom needs no new request), so its own count is not the view's; a merged bar that
+ * reaches into the view counts all its tasks. */
+export function tasksInView(bars: Bars, view: Viewport): number {
+  let tasks = 0;
+  for (let b = 0; b < bars.n; b++) if (bars.t1[b] >= view.start && bars.t0[b] <= view.end) tasks += bars.count[b];
+  return tasks;
+}
+
 /** The bar of `row` under time `t` (within `tolerance` seconds, for bars one pixel wide), or -1. Among
  * overlapping exact bars the one that started last (drawn on top) wins. */
 export function hitTest(bars: Bars, row: number, t: number, tolerance: number): number {

@@ -1,5 +1,5 @@
 import { rng } from "../gantt/testing";
-import { concurrency, concurrencyFromBars, histogram, histogramFromRanks, niceMax } from "./charts";
+import { concurrency, concurrencyFromBars, countTicks, histogram, histogramFromRanks, niceMax } from "./charts";
 
 describe("metrics series", () => {
   it("computes concurrency as time-weighted tasks open per bucket", () => {
@@ -67,5 +67,20 @@ describe("metrics series", () => {
     expect(niceMax(3)).toBe(5);
     expect(niceMax(0.07)).toBeCloseTo(0.1);
     expect(niceMax(2300)).toBe(2500);
+  });
+
+  it("gives the histogram's count axis whole numbers only", () => {
+    expect(countTicks(2)).toEqual([0, 1, 2]); // was 0, 0.5, 1, 1.5, 2
+    expect(countTicks(1)).toEqual([0, 1]);
+    expect(countTicks(0)).toEqual([0, 1]);
+    expect(countTicks(2.4)).toEqual([0, 1, 2, 3]); // counts interpolated from ranks
+    expect(countTicks(7)).toEqual([0, 2, 4, 6, 8]);
+    expect(countTicks(37)).toEqual([0, 10, 20, 30, 40]);
+    for (let max = 0; max < 3000; max += 7) {
+      const ticks = countTicks(max);
+      expect(ticks.every(Number.isInteger)).toBe(true);
+      expect(ticks.length).toBeLessThanOrEqual(5);
+      expect(ticks[ticks.length - 1]).toBeGreaterThanOrEqual(max);
+    }
   });
 });

@@ -162,6 +162,20 @@ export function niceMax(value: number): number {
   return 10 * power;
 }
 
+/** Grid values for an axis of counts up to `max`: whole numbers only (a count of 1.5 tasks means nothing),
+ * at most five lines, 0 first, the last at or above `max`. Histogram counts interpolated from ranks may be
+ * fractional: the axis still is not. */
+export function countTicks(max: number): number[] {
+  const top = Math.max(1, Math.ceil(max - 1e-9));
+  let step = 1;
+  for (let power = 1; top / step > 4; power *= 10) {
+    step = [1, 2, 5, 10].map((m) => m * power).find((s) => top / s <= 4) ?? 10 * power;
+  }
+  const ticks: number[] = [];
+  for (let value = 0; ticks.length === 0 || ticks[ticks.length - 1] < top; value += step) ticks.push(value);
+  return ticks;
+}
+
 export interface LineSeries {
   points: Point[];
   colour: string;
@@ -237,19 +251,19 @@ export function drawHistogram(
 ): void {
   const w = size.width - PAD.left - PAD.right;
   const h = size.height - PAD.top - PAD.bottom;
-  const top = niceMax(Math.max(0, ...hist.counts));
+  const ticks = countTicks(Math.max(0, ...hist.counts));
+  const top = ticks[ticks.length - 1];
   ctx.strokeStyle = theme.border;
   ctx.fillStyle = theme.muted;
   ctx.textAlign = "right";
   ctx.textBaseline = "middle";
-  for (let k = 0; k <= 4; k++) {
-    const value = (top * k) / 4;
+  for (const value of ticks) {
     const yy = Math.round(PAD.top + h - (value / top) * h) + 0.5;
     ctx.beginPath();
     ctx.moveTo(PAD.left, yy);
     ctx.lineTo(PAD.left + w, yy);
     ctx.stroke();
-    ctx.fillText(value >= 10 ? Math.round(value).toLocaleString() : String(+value.toFixed(1)), PAD.left - 6, yy);
+    ctx.fillText(value.toLocaleString("en-US"), PAD.left - 6, yy);
   }
   if (!hist.counts.length) {
     ctx.textAlign = "center";
