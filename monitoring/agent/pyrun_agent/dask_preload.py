@@ -17,8 +17,9 @@ carries ``worker``, ``thread`` and ``startstops``, one bar per entry:
 
 A plugin's ``transition`` runs for every transition of every task on the scheduler's event loop, so it only appends
 ``(key, finish, kwargs)`` to a :class:`~pyrun_agent.emitter.Channel`; events and JSON are made in the emitter's
-thread. Workers do nothing. A scheduler outside the job (``dask-scheduler`` backend, a user's own cluster) does not
-load this module: the script's client follows it instead (:mod:`pyrun_agent.dask_remote`).
+thread. The plugin's ``close`` (the scheduler closing) closes the channel, so the emitter's thread and connection
+end with the last scheduler. Workers do nothing. A scheduler outside the job (``dask-scheduler`` backend, a user's
+own cluster) does not load this module: the script's client follows it instead (:mod:`pyrun_agent.dask_remote`).
 """
 
 from __future__ import annotations
@@ -163,6 +164,11 @@ def _make_plugin(channel):
             if start == "processing" and (finish == "memory" or finish == "erred"):
                 channel.put((key, finish, kwargs))
 
+        async def close(self):
+            # The scheduler is closing: its events go now, and with no other producer left the emitter's thread and
+            # connection end with it (a test suite's leak check runs right after).
+            channel.close()
+
     return PyRunAgentPlugin()
 
 
@@ -173,7 +179,13 @@ def dask_setup(server) -> None:
     try:
         from distributed import Scheduler
 
-        if isinstance(server, Scheduler):
-            server.add_plugin(_make_plugin(sender.channel(_Converter())), idempotent=True)
+        if not isinstance(server, Scheduler) or "pyrun-agent" in server.plugins:
+            return
+        channel = sender.channel(_Converter())
+        try:
+            server.add_plugin(_make_plugin(channel), idempotent=True)
+        except Exception:
+            channel.close()  # an unclosed channel would keep the emitter's thread alive
+            raise
     except Exception:  # noqa: S110 - a cluster without a timeline rather than no cluster
         pass
