@@ -20,6 +20,8 @@ interface AppState {
   refreshOrgs: () => Promise<void>;
   toasts: Toast[];
   notify: (text: string, options?: Omit<Toast, "id" | "text">) => void;
+  /** Runs a user's action; a failure is said in a toast (the action's own errors, never swallowed silently). */
+  attempt: (action: () => Promise<unknown>) => Promise<void>;
   dismiss: (id: number) => void;
   error: string | null;
 }
@@ -78,9 +80,18 @@ export function AppProvider({ children }: { children: ReactNode }) {
     [dismiss],
   );
 
+  const attempt = useCallback(
+    (action: () => Promise<unknown>) =>
+      action().then(
+        () => undefined,
+        (e: unknown) => notify((e as Error).message, { kind: "fail" }),
+      ),
+    [notify],
+  );
+
   const value = useMemo<AppState>(
-    () => ({ me, orgs, org: me?.org ?? null, switchOrg, refreshOrgs, toasts, notify, dismiss, error }),
-    [me, orgs, switchOrg, refreshOrgs, toasts, notify, dismiss, error],
+    () => ({ me, orgs, org: me?.org ?? null, switchOrg, refreshOrgs, toasts, notify, attempt, dismiss, error }),
+    [me, orgs, switchOrg, refreshOrgs, toasts, notify, attempt, dismiss, error],
   );
   return (
     <AppContext.Provider value={value}>

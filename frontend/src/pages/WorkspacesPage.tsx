@@ -8,7 +8,7 @@ import { formatBytes, formatTime, useApp } from "../app";
 import { ACTIONS, ConfirmButton, DataTable, ErrorBanner, type Column } from "../components";
 
 export function WorkspacesPage() {
-  const { org, notify } = useApp();
+  const { org, attempt } = useApp();
   const navigate = useNavigate();
   const workspaces = useQuery(queries.workspaces());
   const templates = useQuery(queries.templates());
@@ -30,13 +30,7 @@ export function WorkspacesPage() {
     }
   }
 
-  async function remove(workspace: Workspace) {
-    try {
-      await deleteWorkspace.mutateAsync([workspace.id]);
-    } catch (e) {
-      notify((e as Error).message, { kind: "fail" });
-    }
-  }
+  const remove = (workspace: Workspace) => attempt(() => deleteWorkspace.mutateAsync([workspace.id]));
 
   const canWrite = org && org.role !== "viewer";
   const columns: Column<Workspace>[] = [

@@ -19,7 +19,7 @@ function RoleOptions() {
 }
 
 export function MembersSettings() {
-  const { me, notify } = useApp();
+  const { me, attempt } = useApp();
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("member");
   const [created, setCreated] = useState<Invitation | null>(null);
@@ -33,14 +33,6 @@ export function MembersSettings() {
   const changeRole = useApiMutation(api.changeRole, () => [keys.members]);
   const removeMember = useApiMutation(api.removeMember, () => [keys.members]);
 
-  // A user action that fails is said in a toast.
-  const orNotify = async (action: () => Promise<unknown>) => {
-    try {
-      await action();
-    } catch (e) {
-      notify((e as Error).message, { kind: "fail" });
-    }
-  };
 
   async function invite(event: FormEvent) {
     event.preventDefault();
@@ -54,13 +46,13 @@ export function MembersSettings() {
   }
 
   const revoke = (invitation: Invitation) =>
-    orNotify(async () => {
+    attempt(async () => {
       await revokeInvitation.mutateAsync([invitation.id]);
       if (created?.id === invitation.id) setCreated(null);
     });
 
   const remove = (member: Member) =>
-    orNotify(async () => {
+    attempt(async () => {
       if (member.user.id === me?.user.id) {
         await api.removeMember(member.id);
         window.location.href = "/";
@@ -94,7 +86,7 @@ export function MembersSettings() {
           <select
             aria-label={`Role of ${m.user.email}`}
             value={m.role}
-            onChange={(e) => void orNotify(() => changeRole.mutateAsync([m.id, e.target.value]))}
+            onChange={(e) => void attempt(() => changeRole.mutateAsync([m.id, e.target.value]))}
           >
             <RoleOptions />
           </select>

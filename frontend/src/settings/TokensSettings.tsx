@@ -7,7 +7,7 @@ import { formatTime, useApp } from "../app";
 import { ACTIONS, ConfirmButton, DataTable, ErrorBanner, OnceSecret, type Column } from "../components";
 
 export function TokensSettings() {
-  const { notify } = useApp();
+  const { attempt } = useApp();
   const tokens = useQuery(queries.tokens());
   const createToken = useApiMutation(api.createToken, () => [keys.tokens]);
   const revokeToken = useApiMutation(api.revokeToken, () => [keys.tokens]);
@@ -28,13 +28,7 @@ export function TokensSettings() {
     }
   }
 
-  async function revoke(token: ApiToken) {
-    try {
-      await revokeToken.mutateAsync([token.id]);
-    } catch (e) {
-      notify((e as Error).message, { kind: "fail" });
-    }
-  }
+  const revoke = (token: ApiToken) => attempt(() => revokeToken.mutateAsync([token.id]));
 
   const columns: Column<ApiToken>[] = [
     { header: "Name", cell: (t) => t.name },
