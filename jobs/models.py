@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from pyrun_web.errors import PyrunError
 from pyrun_web.fields import EncryptedTextField
+from pyrun_web.logwriter import LogEntry
 from pyrun_web.tenancy.models import Organization, TenantModel, TenantQuerySet
 
 
@@ -247,7 +248,7 @@ class Job(TenantModel):
             setattr(self, name, value)
 
 
-class LogChunk(models.Model):
+class LogChunk(LogEntry):
     """A numbered piece of a job's output; ``seq`` starts at 1 and has no gaps, so clients resume with
     ``?after=SEQ`` and never see a piece twice. ``text`` is what the process wrote (several lines, or part of a
     line not yet ended) on one stream."""
@@ -257,15 +258,11 @@ class LogChunk(models.Model):
         STDERR = "stderr"
         SYSTEM = "system"  # platform messages (snapshot, runtime build progress, limits hit)
 
+    owner_field = "job"
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_chunks")
-    seq = models.PositiveIntegerField()
     stream = models.CharField(max_length=6, choices=Stream.choices)
-    text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["job", "seq"]
         constraints = [models.UniqueConstraint(fields=["job", "seq"], name="one_chunk_per_seq")]
-
-    def __str__(self) -> str:
-        return f"job {self.job_id} #{self.seq}"

@@ -14,9 +14,25 @@ import threading
 import time
 from typing import ClassVar, Generic, TypeVar
 
+from django.db import models
 from django.db.models import Max, Model
 
 Row = TypeVar("Row", bound=Model)
+
+
+class LogEntry(models.Model):
+    """A numbered entry of a log a :class:`LogWriter` writes (a job's output chunk, a build's line); the concrete
+    model adds the foreign key to its owner, named by ``owner_field``."""
+
+    owner_field: ClassVar[str]
+    seq = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.owner_field} {getattr(self, f'{self.owner_field}_id')} #{self.seq}: {self.text[:60]}"
 
 
 class LogWriter(Generic[Row]):

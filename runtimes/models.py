@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from pyrun_web.errors import PyrunError
+from pyrun_web.logwriter import LogEntry
 from pyrun_web.sandbox import env_policy
 from pyrun_web.tenancy.models import Organization, TenantModel, TenantQuerySet
 from runtimes import events
@@ -277,20 +278,16 @@ class Runtime(TenantModel):
             self.last_used_at = now
 
 
-class RuntimeLogLine(models.Model):
+class RuntimeLogLine(LogEntry):
     """One line of a runtime's build log; ``seq`` increases across every build attempt of the runtime."""
 
+    owner_field = "runtime"
     runtime = models.ForeignKey(Runtime, on_delete=models.CASCADE, related_name="log_lines")
-    seq = models.PositiveIntegerField()
-    text = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["runtime", "seq"]
         constraints = [models.UniqueConstraint(fields=["runtime", "seq"], name="one_log_line_per_seq")]
-
-    def __str__(self) -> str:
-        return f"{self.runtime_id}#{self.seq}: {self.text[:60]}"
 
 
 class RuntimeUse(TenantModel):
