@@ -60,7 +60,7 @@ export default function WorkspaceIDE() {
     [refreshTree, notify, setPanel],
   );
   const files = useOpenTabs(workspaceId, { notify, ask, onSaved });
-  const { entrypoints, entrypoint, setEntrypoint } = useEntrypoint(entries, files.openFile);
+  const { entrypoints, entrypoint, setEntrypoint } = useEntrypoint(workspaceId, entries, files.openFile);
   const fileOps = useFileOps(workspaceId, {
     ask,
     notify,
@@ -68,7 +68,7 @@ export default function WorkspaceIDE() {
     openFile: (path) => void files.openFile(path),
     moved: (from, to) => {
       files.moved(from, to);
-      setEntrypoint((e) => movedPath(e, from, to));
+      setEntrypoint(movedPath(entrypoint, from, to));
     },
     removed: files.removed,
   });

@@ -14,7 +14,7 @@ describe("useEntrypoint", () => {
   it("picks main.py over other files and opens it once", async () => {
     const open = vi.fn();
     let entries = [file("util.py"), file("main.py")];
-    const hook = await renderHook(() => useEntrypoint(entries, open));
+    const hook = await renderHook(() => useEntrypoint(1, entries, open));
     await settle();
     expect(hook.current().entrypoint).toBe("main.py");
     expect(open).toHaveBeenCalledWith("main.py");
@@ -24,6 +24,27 @@ describe("useEntrypoint", () => {
     expect(hook.current().entrypoint).toBe("util.py");
     expect(open).toHaveBeenCalledTimes(1);
     hook.unmount();
+  });
+
+  it("remembers the choice per workspace, and a deleted choice gives way to the default in menu and Run", async () => {
+    localStorage.clear();
+    let entries = [file("main.py"), file("ghost.py")];
+    const first = await renderHook(() => useEntrypoint(2, entries, vi.fn()));
+    await perform(() => first.current().setEntrypoint("ghost.py"));
+    first.unmount();
+
+    const reloaded = await renderHook(() => useEntrypoint(2, entries, vi.fn()));
+    expect(reloaded.current().entrypoint).toBe("ghost.py"); // the next visit
+    entries = [file("main.py")]; // ghost.py deleted; the stored choice still names it
+    await perform(() => reloaded.current().setEntrypoint("")); // re-renders with the new tree...
+    await perform(() => reloaded.current().setEntrypoint("ghost.py")); // ...and the stale choice
+    expect(reloaded.current().entrypoints).toEqual(["main.py"]);
+    expect(reloaded.current().entrypoint).toBe("main.py"); // what the menu shows is what Run sends
+    reloaded.unmount();
+
+    const other = await renderHook(() => useEntrypoint(3, [file("main.py"), file("ghost.py")], vi.fn()));
+    expect(other.current().entrypoint).toBe("main.py"); // another workspace keeps its own choice
+    other.unmount();
   });
 });
 

@@ -1,8 +1,10 @@
 // Run, cancel and re-run: Run saves the unsaved tabs first, then starts the entrypoint and shows its output.
 import { useState } from "react";
 import { api } from "../../api/endpoints";
+import { useBackendNames } from "../../api/queries";
 import type { Job } from "../../api/types";
 import type { Panel } from "./usePanels";
+import { useRemembered } from "./useRemembered";
 
 export interface RunControlOptions {
   entrypoint: string;
@@ -15,7 +17,11 @@ export interface RunControlOptions {
 
 export function useRunControl(workspaceId: number, options: RunControlOptions) {
   const { entrypoint, saveAll, addJob, patchJob, setPanel, notify } = options;
-  const [backend, setBackend] = useState("");
+  // The backend chosen last time in this workspace, while the platform still offers it ("" = the workspace's
+  // default), so the menu and Run agree.
+  const [chosen, setBackend] = useRemembered(`pyrun.backend.${workspaceId}`);
+  const backends = useBackendNames();
+  const backend = backends.includes(chosen) ? chosen : "";
   const [busy, setBusy] = useState(false);
 
   const run = async () => {
