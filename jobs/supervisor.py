@@ -232,6 +232,12 @@ def human_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+# The last line of a traceback: ``ValueError: bad`` or ``pkg.module.CustomError`` (no message).
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(: .*)?$")
+EXCEPTION_CHARS = 300
+
+
 def exit_error(
     code: int, stderr_tail: str, limits: ResourceLimits, process_limit_hit: bool, disk_quota_hit: bool = False
 ) -> PyrunError:
@@ -248,4 +254,8 @@ def exit_error(
     if code > 128:
         with contextlib.suppress(ValueError):
             return PyrunError("job:user:killed", signal=signal.Signals(code - 128).name, code=code)
+    if _TRACEBACK in stderr_tail and _EXCEPTION_LINE.match(last_line):
+        # What a user reads first: the exception that ended the script, not only its exit code.
+        exception = last_line if len(last_line) <= EXCEPTION_CHARS else f"{last_line[: EXCEPTION_CHARS - 1]}…"
+        return PyrunError("job:user:exception", exception=exception, code=code)
     return PyrunError("job:user:exit-code", code=code)

@@ -264,6 +264,7 @@ ERRORS: dict[str, ErrorDef] = {
     "job:user:already-finished": ErrorDef(409, "Job {id} has already ended ({state})."),
     "job:user:not-rerunnable": ErrorDef(409, "Job {id} cannot be run again: {reason}."),
     "job:user:exit-code": ErrorDef(400, "The script exited with code {code}."),
+    "job:user:exception": ErrorDef(400, "The script failed with {exception} (exit code {code})."),
     "job:user:killed": ErrorDef(400, "The script was killed by {signal} (exit code {code})."),
     "job:user:timeout": ErrorDef(408, "The job ran longer than its limit of {seconds} seconds and was stopped."),
     "job:user:cancelled": ErrorDef(409, "The job was cancelled."),

@@ -358,6 +358,13 @@ class TestExitReasons:
             (143, "", False, "job:user:killed", "SIGTERM"),
             (1, "MemoryError in a comment\nValueError: x\n", False, "job:user:exit-code", "code 1"),
             (1, "Traceback ...\nMemoryError\n\n", False, "job:user:memory-limit", "512 MiB"),
+            # A script that raised: the header says what it raised.
+            (1, "Traceback (most recent call last):\n  File \"m.py\", line 1\nKeyError: 'rows'\n", False,
+             "job:user:exception", "The script failed with KeyError: 'rows' (exit code 1)."),
+            (1, "Traceback (most recent call last):\n  ...\npkg.errors.Boom\n", False, "job:user:exception",
+             "failed with pkg.errors.Boom"),
+            (1, "Traceback (most recent call last):\n  ...\nValueError: " + "x" * 400 + "\n", False,
+             "job:user:exception", "x…"),
         ],
     )  # fmt: skip
     def test_exit_reasons(self, code, stderr, hit, error_id, text):
