@@ -16,6 +16,16 @@ export interface RuntimePanelProps {
   buildRequest: number; // bumped by the IDE to ask for a build (the "Rebuild runtime?" notification)
 }
 
+// What is known of a runtime, without blanks: a build that failed early has no builder, Python or size yet.
+export function runtimeFacts(runtime: Pick<Runtime, "kind" | "builder" | "python_version" | "size_bytes">): string[] {
+  return [
+    runtime.kind,
+    runtime.builder,
+    runtime.python_version ? `Python ${runtime.python_version}` : "",
+    runtime.size_bytes ? formatBytes(runtime.size_bytes) : "",
+  ].filter(Boolean);
+}
+
 export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: RuntimePanelProps) {
   const { notify } = useApp();
   const [runtimeId, setRuntimeId] = useState<number | null>(workspace.runtime?.id ?? null);
@@ -91,7 +101,7 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
         </span>
         {runtime && (
           <span className="muted">
-            {runtime.kind} · {runtime.builder} · Python {runtime.python_version ?? "?"} · {formatBytes(runtime.size_bytes)} ·{" "}
+            {runtimeFacts(runtime).join(" · ")} ·{" "}
             {runtime.timings?.finished_at
               ? `built ${formatTime(runtime.timings.finished_at)}${runtime.timings.build_seconds !== null ? ` in ${formatDuration(runtime.timings.build_seconds)}` : ""}`
               : `created ${formatTime(runtime.timings?.created_at)}`}
