@@ -42,10 +42,12 @@ def pushed(tenants, live_server_url, celery_worker, tmp_path, monkeypatch):
     return worker_env({"PYRUN_URL": live_server_url, "PYRUN_TOKEN": tenants.keys["member"]})
 
 
-def _spawn(*args: str, env: dict) -> subprocess.Popen:
+def _spawn(*args: str, env: dict, sigint_ignored: bool = False) -> subprocess.Popen:
+    # sigint_ignored: started as `pyrun … &` in a CI script is (a non-interactive shell ignores SIGINT for it).
     return subprocess.Popen(
         [sys.executable, "-m", "pyrun_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**env, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
     )  # fmt: skip
 
 
@@ -103,8 +105,9 @@ def test_cancel_ctrl_c_and_timeout_end_a_waiting_run_with_3_and_4(pushed, tenant
     assert cancel.returncode == 0 and f"job {job_id}: cancelled" in cancel.stdout, cancel.stderr
     assert waiting.wait(30) == Exit.CANCELLED
 
-    # Ctrl-C on the waiting CLI cancels the job on the server, then exits 3.
-    following = _spawn("run", "ci-jobs", "sleep.py", "--follow", "--json", env=pushed)
+    # Ctrl-C on the waiting CLI cancels the job on the server, then exits 3; even when the CLI was started with
+    # SIGINT ignored (as `pyrun run … &` in a CI script is), it must not leave the job running.
+    following = _spawn("run", "ci-jobs", "sleep.py", "--follow", "--json", env=pushed, sigint_ignored=True)
     job_id = _job_id_from_stderr(following)
     _wait_until_printed(tenants, job_id, "sleeping")
     following.send_signal(signal.SIGINT)

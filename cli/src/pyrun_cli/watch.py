@@ -125,7 +125,10 @@ def cancel(api: Api, job_id: Any) -> dict:
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """CI runners stop a step with SIGTERM (GitHub Actions: SIGINT, then SIGTERM): treat both like Ctrl-C."""
+    """CI runners stop a step with SIGTERM (GitHub Actions: SIGINT, then SIGTERM): treat both like Ctrl-C.
+
+    SIGINT is set too: a process started in the background by a non-interactive shell (``cmd &`` in a CI script)
+    inherits SIGINT ignored, and Python then never raises KeyboardInterrupt, so the job would be left running."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -133,11 +136,12 @@ def terminate_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def summary(api: Api, job: dict, *, fallback_seconds: float | None = None) -> dict:
