@@ -3,7 +3,11 @@
 Members and up get an interactive ``bash`` on a pty inside the sandbox (``pyrun_web.sandbox``), with the
 workspace at ``/workspace``, the workspace's runtime on PATH (its ready runtime, else the last ready one it
 used, else the platform's default interpreter; a Dockerfile runtime's shell runs in the image's filesystem, with
-``/bin/sh`` when the image has no bash) and the org's limits. Protocol, JSON text frames:
+``/bin/sh`` when the image has no bash) and the org's limits. A first output line says which runtime that is (or
+that the workspace has none ready). ``pip`` is a shim (``terminal_bin/pip``) first on PATH: the runtime is shared
+and read-only, so ``pip install`` says packages belong in ``.pyrun/environment.yml`` and ``pip install
+--overlay`` installs into a folder of the session's own ``/tmp`` that is on ``PYTHONPATH``. Protocol, JSON text
+frames:
 
 - client → server: ``{"type": "input", "data": "ls\\r"}``, ``{"type": "resize", "cols": 120, "rows": 40}``
   (the first size can also come as ``?cols=&rows=`` on the URL);
@@ -30,7 +34,7 @@ import logging
 import os
 import struct
 import termios
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -54,6 +58,11 @@ READ_CHUNK = 64 * 1024
 MAX_PENDING_INPUT = 1024 * 1024  # bytes the shell has not read yet; beyond that, input is refused
 DEFAULT_SIZE = (80, 24)
 _EXIT_WAIT_SECONDS = 5
+# The pip shim's folder, bound read-only into the sandbox and put first on PATH.
+SHIM_DIR = Path(__file__).resolve().parent / "terminal_bin"
+# `pip install --overlay` target: inside the sandbox's private /tmp tmpfs, so it adds no write path and is gone
+# with the session.
+PIP_OVERLAY = f"{sandbox.TMPDIR}/pip-overlay"
 
 
 def _size(value: object, default: int) -> int:
@@ -76,6 +85,8 @@ class ShellRuntime:
     prefixes: list[Path] = field(default_factory=list)
     root: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # What the banner and the pip shim call it, e.g. "runtime 12"; empty: the platform's default interpreter.
+    name: str = ""
 
     @property
     def shell(self) -> str:
@@ -90,7 +101,28 @@ def shell_runtime(workspace: Workspace) -> ShellRuntime | None:
     runtime = workspace_runtime_status(workspace.spec_source()).runtime
     if runtime is None or runtime.state != Runtime.State.READY or not runtime.has_interpreter:
         return None
-    return ShellRuntime(prefixes=runtime.interpreter_prefixes, root=runtime.sandbox_root, env=runtime.image_env)
+    return ShellRuntime(
+        prefixes=runtime.interpreter_prefixes,
+        root=runtime.sandbox_root,
+        env=runtime.image_env,
+        name=f"runtime {runtime.pk}",
+    )
+
+
+def banner(runtime: ShellRuntime | None) -> str:
+    """The terminal's first line: what python is here, and where packages go."""
+    if runtime is None or not runtime.name:
+        what = (
+            "no runtime of this workspace is ready (none built yet from .pyrun/environment.yml): python here is the "
+            "platform's default interpreter"
+        )
+    else:
+        where = f" ({runtime.prefixes[0]})" if runtime.prefixes else " (its image)"
+        what = f"python here is the workspace's {runtime.name}{where}, read-only"
+    return (
+        f"\x1b[2mPyRun terminal: {what}. Packages belong in .pyrun/environment.yml; "
+        "pip install --overlay PACKAGE tries one in this session only.\x1b[0m\r\n"
+    )
 
 
 class ShellSession:
@@ -106,18 +138,29 @@ class ShellSession:
     ) -> None:
         runtime = runtime or ShellRuntime()
         shell = runtime.shell
+        env = {
+            **runtime.env,
+            "TERM": "xterm-256color",
+            "SHELL": shell,
+            "PYRUN_RUNTIME_NAME": runtime.name or "the platform's default interpreter",
+            "PYRUN_PIP_OVERLAY": PIP_OVERLAY,
+            "PYTHONPATH": PIP_OVERLAY,
+        }
         spec = sandbox.SandboxSpec(
             argv=(shell, *SHELL[1:]),
             workdir=workdir,
             # An image root brings its own interpreters; with neither, the platform's default one.
             **({"runtime_prefixes": runtime.prefixes} if runtime.prefixes or runtime.root else {}),
-            env={**runtime.env, "TERM": "xterm-256color", "SHELL": shell},
+            env=env,
+            ro_binds=(SHIM_DIR,),
             limits=limits,
             # The shell needs its pty as controlling terminal for job control; the pty is its own, so
             # there is no outer terminal to detach from.
             new_session=False,
             root=runtime.root,
         )
+        # The shim before the runtime's bin/ (then the system's): the PATH the sandbox would set, or an image's.
+        spec = replace(spec, env={**env, "PATH": f"{SHIM_DIR}:{sandbox.build_env(spec)['PATH']}"})
         master, slave = os.openpty()
         try:
             set_window_size(master, cols, rows)
@@ -222,6 +265,7 @@ class TerminalConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
             await self.refuse(1011, error.id)
             return
         await self.accept()
+        await self.send(json.dumps({"type": "output", "data": banner(runtime)}))
         self.loop.add_reader(self.session.master, self._on_readable)
         self._touch()
 
