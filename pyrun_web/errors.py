@@ -132,6 +132,11 @@ ERRORS: dict[str, ErrorDef] = {
     "workspaces:user:preview-too-large": ErrorDef(
         413, "{path!r} is too large to preview ({size} bytes; previews read up to {limit}). Download it instead."
     ),
+    "workspaces:user:search-query-empty": ErrorDef(400, "Give a text to search for: q must not be empty."),
+    "workspaces:user:search-query-too-long": ErrorDef(
+        400, "The search text must be one line of at most {max} characters."
+    ),
+    "workspaces:user:bad-search-limit": ErrorDef(400, "limit must be a whole number from 1 to {max}, not {limit!r}."),
     "workspaces:user:lambda-needs-s3": ErrorDef(400, "The aws_lambda backend needs aws_s3 storage."),
     "workspaces:user:executor-backend-mismatch": ErrorDef(
         400, "The default executor {executor} runs on the {backend} backend; set backend to {backend}."

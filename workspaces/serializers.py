@@ -153,3 +153,22 @@ class ExecutionSettingsSerializer(serializers.Serializer):
         if found:
             raise serializers.ValidationError(found)
         return attrs
+
+
+class SearchMatchSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    line = serializers.IntegerField(help_text="1-based.")
+    column = serializers.IntegerField(help_text="1-based, in characters of the whole line.")
+    text = serializers.CharField(help_text="The line, or a window of it around the match when it is long.")
+    match_start = serializers.IntegerField(help_text="Where the match starts in `text` (0-based).")
+    match_end = serializers.IntegerField()
+
+
+class SearchResultSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    case_sensitive = serializers.BooleanField()
+    results = SearchMatchSerializer(many=True)
+    truncated = serializers.BooleanField(help_text="More matches than `limit`: only the first are listed.")
+    partial = serializers.BooleanField(help_text="The time or byte budget ran out: some files were not searched.")
+    files_searched = serializers.IntegerField()
+    files_skipped = serializers.IntegerField(help_text="Too large, binary or unreadable.")

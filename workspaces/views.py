@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,9 +13,27 @@ from rest_framework.response import Response
 from pyrun_web.api.viewsets import TenantModelViewSet
 from runtimes import services as runtime_services
 from runtimes.serializers import RuntimeDetailSerializer
-from workspaces import services
+from workspaces import search, services
 from workspaces.models import Workspace
-from workspaces.serializers import ExecutionSettingsSerializer, WorkspaceSerializer
+from workspaces.serializers import ExecutionSettingsSerializer, SearchResultSerializer, WorkspaceSerializer
+
+SEARCH_PARAMETERS = [
+    OpenApiParameter(
+        "q",
+        OpenApiTypes.STR,
+        required=True,
+        description=f"The text to find, literally (at most {search.MAX_QUERY} characters).",
+    ),
+    OpenApiParameter(
+        "case_sensitive", OpenApiTypes.BOOL, required=False, description="Match case (default: false, ignore it)."
+    ),
+    OpenApiParameter(
+        "limit",
+        OpenApiTypes.INT,
+        required=False,
+        description=f"At most this many matches, 1 to {search.MAX_LIMIT} (default {search.DEFAULT_LIMIT}).",
+    ),
+]
 
 
 class WorkspaceViewSet(TenantModelViewSet):
@@ -61,3 +80,17 @@ class WorkspaceViewSet(TenantModelViewSet):
         runtime.refresh_from_db()  # the build may have moved on already
         code = status.HTTP_202_ACCEPTED if runtime.is_active else status.HTTP_200_OK
         return Response(RuntimeDetailSerializer(runtime).data, status=code)
+
+    @extend_schema(operation_id="workspaces_search", parameters=SEARCH_PARAMETERS, responses=SearchResultSerializer)
+    @action(detail=True, methods=["get"], url_path="search", filter_backends=[], pagination_class=None)
+    def search(self, request, pk=None):
+        """Every line of the workspace's text files that holds `q`, literally: path, line, column and the line's
+        text. Files over 2 MiB, binary files, symlinks, FIFOs and tool folders (`.git`, `node_modules`, `.venv`,
+        `__pycache__`) are skipped. Stops at `limit` matches (`truncated`) and after a few seconds or 64 MiB read
+        (`partial`)."""
+        workspace = self.get_object()
+        query = search.check_query(request.query_params.get("q", ""))
+        limit = search.parse_limit(request.query_params.get("limit"))
+        case_sensitive = request.query_params.get("case_sensitive", "").lower() in ("1", "true", "yes")
+        found = search.search(workspace.path, query, case_sensitive=case_sensitive, limit=limit)
+        return Response(SearchResultSerializer(found).data)
