@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 
 from jobs import events, services
 from jobs.models import Job, LogChunk
-from monitoring.live import sample_dict, task_dict
+from monitoring.live import sample_dict, task_columns, task_dict
 from monitoring.models import ResourceSample, TaskEvent
 from pyrun_web.errors import PyrunError
 from pyrun_web.stream_consumer import Stream, StreamConsumer
@@ -41,7 +41,7 @@ class JobConsumer(StreamConsumer):
     group_prefix = "job"
     streams = (
         Stream("log", "job.log", "chunks", _log_after),
-        Stream("tasks", "job.tasks", "events", _tasks_after),
+        Stream("tasks", "job.tasks", "events", _tasks_after, columns=task_columns),
         Stream("samples", "job.samples", "samples", _samples_after),
     )
     passthrough_types = ("job.state",)

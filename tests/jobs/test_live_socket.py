@@ -66,6 +66,27 @@ class Reader:
         return lambda messages: any(m["type"] == kind for m in messages)
 
 
+def rows_of(columns: dict) -> list[dict]:
+    """The events of a ``columns`` page (see ``monitoring.live.task_columns``), as ``task_dict`` makes them."""
+    n = columns["n"]
+
+    def strings(field: str) -> list[str]:
+        names = columns[field]["names"]
+        return [names[i] for i in columns[field].get("index", [0] * n)]
+
+    errors = dict(columns["error"])
+    figures = columns["figures"]
+    return [
+        {"seq": columns["seq"][row], "framework": strings("framework")[row], "group": strings("group")[row],
+         "key": columns["key"][row], "phase": strings("phase")[row], "status": strings("status")[row],
+         "lane": strings("lane")[row], "start": columns["start"][row], "end": columns["end"][row],
+         "error": errors.get(row, ""),
+         "figures": {name: values[row] for name, values in zip(figures["names"], figures["values"], strict=True)
+                     if values[row] is not None}}
+        for row in range(n)
+    ]  # fmt: skip
+
+
 def run(coro):
     return asyncio.run(coro)
 
@@ -126,6 +147,34 @@ class TestJobSocket(TenantTest):
         assert reader.seqs("job.tasks", "events") == [4, 5]
         sent = [e for m in reader.messages if m["type"] == "job.tasks" for e in m["events"]]
         assert sent == [live.task_dict(row) for row in TaskEvent.objects.filter(job=job, seq__gt=3).order_by("seq")]
+
+    def test_a_client_asking_for_columns_gets_the_history_as_columns_then_live_events(self, live_server_url, job):
+        TaskEvent.objects.bulk_create([
+            TaskEvent(job=job, seq=1, framework="lithops", group="ex/M000", key="ex/M000/00000", phase="task",
+                      status="running", lane="pid 1", start=1.0, end=None),
+            TaskEvent(job=job, seq=2, framework="lithops", group="ex/M000", key="ex/M000/00000", phase="task",
+                      status="failed", lane="pid 1", start=1.0, end=2.5, error="ValueError: boom",
+                      figures={"worker_cold_start": True}),
+            TaskEvent(job=job, seq=3, framework="dask", group="inc", key="inc-1", phase="compute",
+                      status="finished", lane="", start=2.0, end=3.0, figures={"nbytes": 28}),
+        ])  # fmt: skip
+
+        async def scenario() -> Reader:
+            url = ws_url(live_server_url, job.pk, "streams=tasks&tasks_format=columns")
+            async with connect(url, additional_headers=self.headers("viewer"), max_size=None) as ws:
+                reader = Reader(ws)
+                await reader.until(reader.has("synced"))
+                await asyncio.to_thread(lambda: publish(job, add_events(job, [4])))
+                await reader.until(lambda m: any(e["seq"] == 4 for x in m for e in x.get("events", ())))
+                return reader
+
+        reader = run(scenario())
+        pages = [m for m in reader.messages if m["type"] == "job.tasks"]
+        history = [live.task_dict(row) for row in TaskEvent.objects.filter(job=job, seq__lte=3).order_by("seq")]
+        assert "events" not in pages[0]
+        assert rows_of(pages[0]["columns"]) == history
+        # Live events come as they always did, after the history.
+        assert [e["seq"] for m in pages[1:] for e in m["events"]] == [4]
 
     def test_streams_limits_what_is_sent(self, live_server_url, job):
         add_chunks(job, range(1, 3))
