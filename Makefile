@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null)
 
-.PHONY: install system-deps frontend frontend-test up test lint format bench clean
+.PHONY: install system-deps frontend frontend-test up test lint format bench bench-full clean
 
 install: $(VENV)/.installed
 
@@ -63,8 +63,13 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# bench: every target with few, well-chosen repetitions (under 10 minutes on 2 cores); bench-full: the long
+# statistical runs. Both print the machine's load and call a ratio inside its own noise "inconclusive".
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-full: install
+	$(PY) -m bench --full $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache frontend/dist

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bench.harness import BenchEnv, Result, median_time
+import statistics
+
+from bench.harness import BenchEnv, Result, timed_runs
 
 REQUESTS = 200
 
@@ -30,8 +32,10 @@ def run(env: BenchEnv) -> list[Result]:
         def many(url):
             return lambda: [client.get(url) for _ in range(REQUESTS)]
 
-        baseline = median_time(many("/bare/"))
+        rounds = env.rounds(3, 15)
+        baseline = timed_runs(many("/bare/"), repeat=rounds)
         for url in ("/api/v1/me/", "/api/v1/members/", "/api/v1/tokens/"):
-            subject = median_time(many(url))
-            results.append(Result(f"{REQUESTS} x GET {url}", subject, baseline, "bare Django view"))
+            subject = timed_runs(many(url), repeat=rounds)
+            results.append(Result(f"{REQUESTS} x GET {url}", statistics.median(subject), statistics.median(baseline),
+                                  "bare Django view", subject_runs=subject, baseline_runs=baseline))  # fmt: skip
     return results

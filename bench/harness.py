@@ -1,4 +1,11 @@
-"""Shared pieces of the benchmarks: a throwaway platform and a timing helper that reports medians."""
+"""Shared pieces of the benchmarks: a throwaway platform, timing helpers, and results that carry their spread.
+
+A result compares a subject with a baseline measured in the same run (or with a target). When it has a
+``target`` (the ratio the subject must stay at or below), it gets a verdict: "met", "MISSED", or
+"inconclusive" when the measurement's own noise is larger than the margin between the ratio and the target
+(the baseline's spread over its repetitions; for a fixed target, which has none, the subject's): a ratio
+inside the noise is not a measurement.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,27 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+MET, MISSED, INCONCLUSIVE = "met", "MISSED", "inconclusive"
+
+
+def quartiles(runs: Sequence[float]) -> tuple[float, float]:
+    """The first and third quartiles of ``runs`` (inclusive method: with 3 runs, halfway to the min and max)."""
+    if len(runs) < 2:
+        value = runs[0] if runs else float("nan")
+        return value, value
+    q1, _, q3 = statistics.quantiles(runs, n=4, method="inclusive")
+    return q1, q3
+
+
+def relative_spread(runs: Sequence[float]) -> float:
+    """The interquartile range of ``runs`` over their median (0 for fewer than 2 runs)."""
+    if len(runs) < 2:
+        return 0.0
+    q1, q3 = quartiles(runs)
+    return (q3 - q1) / statistics.median(runs)
 
 
 @dataclass
@@ -16,30 +42,70 @@ class Result:
     subject_s: float
     baseline_s: float
     baseline_name: str
+    target: float | None = None  # the subject/baseline ratio to stay at or below
+    subject_runs: Sequence[float] = ()  # each repetition, seconds (the spread is printed from them)
+    baseline_runs: Sequence[float] = ()
 
     @property
     def ratio(self) -> float:
         return self.subject_s / self.baseline_s
 
+    @property
+    def noise(self) -> float:
+        """How far the ratio could move by the measurement's own spread alone (in ratio units)."""
+        runs = self.baseline_runs or self.subject_runs
+        return self.ratio * relative_spread(runs)
 
-def median_time(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float:
-    """Median over ``repeat`` rounds of the time for ``number`` calls, in seconds."""
+    @property
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        if self.noise > abs(self.ratio - self.target):
+            return INCONCLUSIVE
+        return MET if self.ratio <= self.target else MISSED
+
+
+def timed_runs(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> list[float]:
+    """The time of ``number`` calls of ``fn``, in seconds, for each of ``repeat`` rounds."""
     rounds = []
     for _ in range(repeat):
         started = time.perf_counter()
         for _ in range(number):
             fn()
         rounds.append(time.perf_counter() - started)
-    return statistics.median(rounds)
+    return rounds
+
+
+def median_time(fn: Callable[[], object], repeat: int = 5, number: int = 1) -> float:
+    """Median over ``repeat`` rounds of the time for ``number`` calls, in seconds."""
+    return statistics.median(timed_runs(fn, repeat, number))
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}" if seconds < 10 else f"{seconds * 1000:.0f}"
+
+
+def _spread_text(runs: Sequence[float], scale: float = 1.0) -> str:
+    if len(runs) < 2:
+        return ""
+    q1, q3 = quartiles(runs)
+    return f" [IQR {_ms(q1 / scale)}-{_ms(q3 / scale)}, n={len(runs)}]"
+
+
+def describe(r: Result) -> str:
+    """One line: subject and baseline (median, interquartile range), ratio, and the verdict against the target."""
+    line = (
+        f"{r.name:<44} {_ms(r.subject_s):>9} ms{_spread_text(r.subject_runs)}   baseline ({r.baseline_name}) "
+        f"{_ms(r.baseline_s):>9} ms{_spread_text(r.baseline_runs)}   ratio {r.ratio:6.3f}x"
+    )
+    if r.target is not None:
+        line += f"   target <= {r.target:.2f}x (noise +/-{r.noise:.3f}): {r.verdict}"
+    return line
 
 
 def print_results(results: list[Result]) -> None:
     for r in results:
-        print(
-            f"{r.name:<44} {r.subject_s * 1000:9.2f} ms   baseline ({r.baseline_name}) "
-            f"{r.baseline_s * 1000:9.2f} ms   ratio {r.ratio:6.2f}x",
-            flush=True,
-        )
+        print(describe(r), flush=True)
 
 
 class BenchEnv:
@@ -48,6 +114,14 @@ class BenchEnv:
     ``PYRUN_BENCH_POSTGRES=postgres://user@host:port/db``: a throwaway database created next to ``db`` on that
     server instead of SQLite (dropped afterwards), to measure the platform on PostgreSQL.
     """
+
+    def __init__(self, *, quick: bool = True) -> None:
+        # ``make bench``: few, well-chosen repetitions (minutes); ``make bench-full``: the long statistical runs.
+        self.quick = quick
+
+    def rounds(self, quick: int, full: int) -> int:
+        """How many repetitions a measurement gets in this run."""
+        return quick if self.quick else full
 
     def __enter__(self) -> BenchEnv:
         self._tmp = tempfile.TemporaryDirectory(prefix="pyrun-bench-")
