@@ -13,6 +13,7 @@ import logging
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -182,6 +183,13 @@ def log_page(job: Job, after: int = 0, limit: int = 1000) -> LogPage:
         state=job.state,
         complete=job.is_terminal and closed and not more,
     )
+
+
+def log_text_chunks(job_id: int) -> Iterator[str]:
+    """The job's whole output as text, chunk by chunk in seq order (the log download): read in batches, so a
+    100 MB log is never held in memory."""
+    rows = LogChunk.objects.filter(job_id=job_id).order_by("seq").values_list("text", flat=True)
+    yield from rows.iterator(chunk_size=500)
 
 
 def _writer_surely_gone(job: Job) -> bool:

@@ -66,7 +66,10 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
 
     queryset = Job.objects.select_related("created_by")
     serializer_class = JobSerializer
-    filterset_fields = ["state", "workspace", "created_by", "backend"]
+    # ?tasks_failed__gt=0: the runs in which some task failed (a run may succeed all the same).
+    filterset_fields = {name: ["exact"] for name in ("state", "workspace", "created_by", "backend")} | {
+        "tasks_failed": ["gt"]
+    }
     ordering_fields = ["created_at", "started_at", "finished_at", "state", "id"]
 
     @extend_schema(parameters=[LogQuerySerializer], responses=JobLogSerializer)
@@ -134,6 +137,14 @@ class JobViewSet(TenantViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModel
         query = MetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         return Response(metrics.build_metrics(job.pk, job.finished_at, max_points=query.validated_data["points"]))
+
+    @_download("log", "text/plain", OpenApiTypes.STR, "The whole output as text.")
+    def export_log(self, request, pk=None):
+        """Download the job's whole output (stdout, stderr and platform lines, in order) as a text file, however
+        long: the IDE keeps only the last lines in the browser."""
+        job = self.get_object()
+        chunks = services.log_text_chunks(job.pk)
+        return export.download(request, chunks, "text/plain; charset=utf-8", f"job-{job.pk}-output.log")
 
     @_download("trace", "application/json", OpenApiTypes.OBJECT, "A Chrome trace.")
     def export_trace(self, request, pk=None):
