@@ -54,6 +54,11 @@ const styles: Record<string, CSSProperties> = {
     whiteSpace: "pre-wrap", margin: "6px 0 0", padding: 8, fontSize: 12, background: v("--bg-panel", "#f6f8fa"),
     border: `1px solid ${v("--border", "#d1d9e0")}`, borderRadius: 4, color: v("--fail", "#cf222e"),
   },
+  output: {
+    whiteSpace: "pre-wrap", overflowWrap: "anywhere", margin: "6px 0 0", padding: 8, maxHeight: 240, overflow: "auto",
+    font: "12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", background: v("--bg-panel", "#f6f8fa"),
+    border: `1px solid ${v("--border", "#d1d9e0")}`, borderRadius: 4, color: v("--fg", "#1f2328"),
+  },
   muted: { color: v("--muted", "#59636e") },
   swatch: { display: "inline-block", width: 10, height: 10, borderRadius: 2, marginRight: 4, verticalAlign: "-1px" },
   offscreen: { position: "absolute", width: 1, height: 1, overflow: "hidden", clip: "rect(0 0 0 0)", whiteSpace: "nowrap" },
@@ -183,13 +188,15 @@ export function GanttChart(props: GanttChartProps) {
   useEffect(() => engine.current?.dataChanged(), [props.version]);
   useEffect(() => engine.current?.setColourBy(colourBy), [colourBy]);
 
-  // Details of the selected task: local tasks carry their error and figures, server bars are fetched.
+  // Details of the selected task: local tasks carry their error and figures, server bars are fetched. What an
+  // ended task printed is never on a live event (it would weigh on every one): it is fetched for local bars too.
+  const ended = selected !== null && selected.status !== "running";
   useEffect(() => {
     setDetail(null);
     if (!selected || selected.count !== 1 || !selected.key) return;
-    if (selected.figures !== null || !props.fetchTask) return;
+    if ((selected.figures !== null && !ended) || !props.fetchTask) return;
     let cancelled = false;
-    setDetail("loading");
+    if (selected.figures === null) setDetail("loading");
     props.fetchTask(selected.key, selected.phase).then(
       (event) => !cancelled && setDetail(event),
       () => !cancelled && setDetail(null),
@@ -197,7 +204,7 @@ export function GanttChart(props: GanttChartProps) {
     return () => {
       cancelled = true;
     };
-  }, [selected, props.fetchTask]);
+  }, [selected, ended, props.fetchTask]);
 
   // A short summary for screen readers, at most every few seconds.
   useEffect(() => {
@@ -213,6 +220,7 @@ export function GanttChart(props: GanttChartProps) {
   const legend = colourBy === "status" ? STATUS_LEGEND : PHASE_LEGEND;
   const error = detail && detail !== "loading" ? detail.error : selected?.error;
   const figures = detail && detail !== "loading" ? detail.figures ?? null : selected?.figures ?? null;
+  const output = detail && detail !== "loading" ? detail.output ?? "" : "";
   return (
     <div style={styles.root}>
       <div style={styles.toolbar} role="toolbar" aria-label="Gantt chart controls">
@@ -291,6 +299,14 @@ export function GanttChart(props: GanttChartProps) {
           </div>
           {detail === "loading" ? <div style={styles.muted}>Loading…</div> : null}
           {error ? <pre style={styles.pre}>{error}</pre> : null}
+          {output ? (
+            <section aria-label="Task output">
+              <div style={{ ...styles.muted, marginTop: 6 }}>Output</div>
+              <pre style={styles.output} tabIndex={0} data-testid="task-output">
+                {output}
+              </pre>
+            </section>
+          ) : null}
           <Figures figures={figures} />
         </section>
       ) : null}

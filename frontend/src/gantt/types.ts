@@ -18,6 +18,7 @@ export interface TaskEvent {
   error?: string;
   figures?: Record<string, unknown>;
   duration?: number | null; // the tasks API only
+  output?: string; // the tasks API only: what the task printed (cut with a marker past the cap)
 }
 
 export interface ResourceSampleEvent {

@@ -26,6 +26,15 @@ describe("LogBuffer", () => {
     ]);
   });
 
+  it("keeps the task stream (what a job's tasks printed) apart from stdout", () => {
+    const buffer = new LogBuffer();
+    buffer.add([out(1, "[task M000/0] hello\n", "task"), out(2, "[0]\n")]);
+    expect(buffer.lines().map((l) => [l.stream, l.text])).toEqual([
+      ["task", "[task M000/0] hello"],
+      ["stdout", "[0]"],
+    ]);
+  });
+
   it("ignores duplicates", () => {
     const buffer = new LogBuffer();
     expect(buffer.add([out(1, "x\n"), out(2, "y\n")])).toBe(true);

@@ -8,7 +8,8 @@
 
 import { type Level, LevelTracker } from "./levels";
 
-export type Stream = "stdout" | "stderr" | "system";
+// "task": what a job's tasks printed, each line prefixed with its task (monitoring/task_output.py).
+export type Stream = "stdout" | "stderr" | "system" | "task";
 
 export interface Chunk {
   seq: number;
@@ -23,7 +24,7 @@ export interface Line {
   level: Level;
 }
 
-const STREAM_CODES: Stream[] = ["stdout", "stderr", "system"];
+const STREAM_CODES: Stream[] = ["stdout", "stderr", "system", "task"];
 const code = (stream: Stream) => Math.max(0, STREAM_CODES.indexOf(stream));
 
 interface Block {
