@@ -1,6 +1,8 @@
 import type { Job } from "../api/types";
 import { useBackendNames } from "../api/queries";
 import { ACTIVE_STATES } from "../api/types";
+import { RunOptions } from "./RunOptions";
+import type { RunOptionsState } from "./runOptions";
 
 export interface RunBarProps {
   workspaceName: string;
@@ -14,6 +16,7 @@ export interface RunBarProps {
   onBackend: (value: string) => void;
   onRun: () => void;
   onCancel: (job: Job) => void;
+  options?: RunOptionsState;
 }
 
 export function RunBar(props: RunBarProps) {
@@ -52,6 +55,7 @@ export function RunBar(props: RunBarProps) {
       >
         ▶ Run
       </button>
+      {props.options && <RunOptions options={props.options} entrypoint={props.entrypoint} disabled={props.readOnly} />}
       {job && active && (
         <button className="danger" onClick={() => props.onCancel(job)}>
           ■ Cancel

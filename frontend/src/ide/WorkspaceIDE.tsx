@@ -112,6 +112,7 @@ export default function WorkspaceIDE() {
         onBackend={control.setBackend}
         onRun={control.run}
         onCancel={control.cancel}
+        options={control.runOptions}
       />
       <aside className="sidebar" aria-label="Explorer">
         <FileTree

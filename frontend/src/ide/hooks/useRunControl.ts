@@ -1,8 +1,10 @@
 // Run, cancel and re-run: Run saves the unsaved tabs first, then starts the entrypoint and shows its output.
 import { useState } from "react";
+import { request } from "../../api/client";
 import { api } from "../../api/endpoints";
 import { useBackendNames } from "../../api/queries";
 import type { Job } from "../../api/types";
+import { useRunOptions } from "../runOptions";
 import type { Panel } from "./usePanels";
 import { useRemembered } from "./useRemembered";
 
@@ -23,12 +25,22 @@ export function useRunControl(workspaceId: number, options: RunControlOptions) {
   const backends = useBackendNames();
   const backend = backends.includes(chosen) ? chosen : "";
   const [busy, setBusy] = useState(false);
+  // Arguments and environment variables of this entrypoint's runs (the Run options popover).
+  const runOptions = useRunOptions(workspaceId, entrypoint);
 
   const run = async () => {
+    let sent: { args: string[]; env: Record<string, string> };
+    try {
+      sent = runOptions.request();
+    } catch (e) {
+      notify(`Run options: the arguments do not split: ${(e as Error).message}`, { kind: "fail" });
+      return;
+    }
     setBusy(true);
     try {
       if (!(await saveAll())) return;
-      const created = await api.run(workspaceId, entrypoint, backend || null);
+      const body = { entrypoint, backend: backend || null, ...sent };
+      const created = await request<Job>(`workspaces/${workspaceId}/runs/`, { method: "POST", body });
       addJob(created);
       // The tab as it is now, not as it was before the save and the request (the user may have moved on).
       const current = new URLSearchParams(window.location.search).get("tab");
@@ -58,5 +70,5 @@ export function useRunControl(workspaceId: number, options: RunControlOptions) {
     }
   };
 
-  return { backend, setBackend, busy, run, cancel, rerun };
+  return { backend, setBackend, busy, run, cancel, rerun, runOptions };
 }
