@@ -4,8 +4,10 @@ a CSV a table with its header and row count, a binary file a read-only "binary f
 
 from __future__ import annotations
 
+import http.server
 import re
 import struct
+import threading
 import zlib
 
 import pytest
@@ -97,3 +99,62 @@ def test_results_open_as_image_table_and_binary_views(tenant, workspace, live_se
     page.locator(".monaco-editor .view-lines", has_text="city,population").wait_for()
     assert editor_text(page).startswith("city,population")
     shot("csv-as-text")
+
+
+@pytest.fixture
+def beacon():
+    """A listener that counts every request reaching it: where a hostile page would send what it stole."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_html_preview_runs_no_script_and_loads_nothing(
+    tenant, workspace, live_server_url, frontend_dist, page, page_errors, beacon
+):
+    """A results page a job wrote is a stranger's HTML: shown, but its scripts never run (the frame's empty sandbox)
+    and it loads nothing (the CSP), so it can neither touch the IDE nor send anything anywhere."""
+    beacon_url, hits = beacon
+    hostile = f"""<h1>Quarterly report</h1>
+<img alt="beacon" src="{beacon_url}/by-img">
+<link rel="stylesheet" href="{beacon_url}/by-css">
+<img alt="broken" src="data:," onerror="window.parent.document.title = 'pwned'">
+<script>
+  window.parent.document.title = "pwned";
+  fetch("{beacon_url}/by-script");
+</script>"""
+    with api_client(live_server_url, tenant[2]) as client:
+        response = client.put(f"workspaces/{workspace.id}/files/results/report.html", content=hostile.encode())
+        assert response.status_code == 201
+
+    open_ide(page, live_server_url, workspace.id)
+    title = page.title()
+    tree_item(page, "results").locator(".label").first.click()
+    open_file(page, "results/report.html")
+
+    frame = page.frame_locator("#editor-panel iframe.html-preview")
+    frame.get_by_role("heading", name="Quarterly report").wait_for()
+    assert no_editor(page)
+    # Give a script or a load every chance to happen before looking for its effects.
+    page.wait_for_timeout(1000)
+    assert page.title() == title
+    assert hits == []
+    # Chromium says why: the frame's script was blocked. Those are the page's only expected console errors.
+    blocked = [
+        e for e in page_errors if "about:srcdoc" in e and ("Blocked script" in e or "Content Security Policy" in e)
+    ]
+    assert any("Blocked script" in e for e in blocked)
+    page_errors[:] = [e for e in page_errors if e not in blocked]
