@@ -95,6 +95,10 @@ ERRORS: dict[str, ErrorDef] = {
     ),
     # Live streams (websocket error messages)
     "live:user:bad-message": ErrorDef(400, "Unusable message: {detail}."),
+    # Sent in a "dropped" message (pyrun_web/stream_consumer.py) to a client that reads slower than the job writes.
+    "live:user:fell-behind": ErrorDef(
+        429, "This view fell behind the job: {count:,} items were skipped to catch up. Reload to see all of them."
+    ),
     # Workspace terminal (websocket close reasons and error frames)
     "terminal:user:bad-message": ErrorDef(400, "Unusable terminal message: {detail}."),
     "terminal:user:idle-timeout": ErrorDef(408, "The terminal was closed after a period without input."),

@@ -15,6 +15,14 @@ A high-rate writer publishes its items already as JSON (:func:`pyrun_web.infra.l
 then packs one string instead of thousands of dicts, and a consumer whose cursor is right before the batch
 splices the text into its frame without decoding it. At 50,000 task events a second, decoding and
 re-encoding was most of the web process' work.
+
+Backpressure: a client that reads slower than a job produces (a browser on a slow link, a busy tab) must not make
+the server queue seconds of events for it, in memory, to deliver them late. A live message still waiting
+``MAX_LAG_SECONDS`` after it came is dropped with everything queued for its stream, and the stream gets one
+``{"type": "dropped", "stream", "first", "last", "count", "error": {"id": "live:user:fell-behind", ...}}`` message
+instead: the seqs skipped, which the client reloads from the REST API (or by reconnecting with
+``<stream>_after``) when it wants them. The cursor stays past them, so what follows is live again. The history a
+client asked for on connect is never dropped: it is bounded by the database, not by the job's rate.
 """
 
 from __future__ import annotations
@@ -31,13 +39,26 @@ import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from pyrun_web.errors import PyrunError, error_body
+from pyrun_web.errors import ERRORS, PyrunError, error_body
 from pyrun_web.infra.live import ENCODED_KEYS
 from pyrun_web.ws_auth import TenantObjectConsumerMixin
 
 FRAMES_PER_SECOND = 10
 MAX_FRAME_BYTES = 4 * 1024**2  # what does not fit waits for the next frame (one oversized message goes alone)
 CATCH_UP_PAGE = 5000
+MAX_LAG_SECONDS = 1.0  # a live message older than this when its frame is due is dropped for a summary
+
+
+class _Part:
+    """One message waiting in a consumer's outbox, as JSON text; stream messages know their seqs and may be dropped
+    for a ``dropped`` summary."""
+
+    __slots__ = ("droppable", "first", "last", "queued_at", "stream", "text")
+
+    def __init__(self, text: str, stream: str | None = None, first: int = 0, last: int = 0,
+                 queued_at: float = 0.0, droppable: bool = False) -> None:  # fmt: skip
+        self.text, self.stream, self.first, self.last = text, stream, first, last
+        self.queued_at, self.droppable = queued_at, droppable
 
 
 @dataclass(frozen=True)
@@ -75,7 +96,8 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
         self.active = [s for s in self.streams if s.name in chosen]
         self.cursor = {s.name: _seq(query.get(f"{s.name}_after", ["0"])[-1]) for s in self.active}
         self.columnar = {s.name for s in self.active if s.columns and query.get(f"{s.name}_format") == ["columns"]}
-        self.outbox: list[str] = []
+        self.outbox: list[_Part] = []
+        self.dropped: dict[str, _Part] = {}  # per stream: its summary waiting in the outbox, to extend
         self.wakeup = asyncio.Event()
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -114,18 +136,20 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
 
     # --- Streams -----------------------------------------------------------------------------------------
 
-    async def catch_up(self, stream: Stream) -> None:
+    async def catch_up(self, stream: Stream, *, live: bool = False) -> None:
         """Send every item of ``stream`` after its cursor that the database holds now."""
         while True:
             items = await database_sync_to_async(stream.read_after)(self.object.pk, self.cursor[stream.name],
                                                                     CATCH_UP_PAGE)  # fmt: skip
             if not items:
                 return
-            self.cursor[stream.name] = items[-1]["seq"]
+            first, self.cursor[stream.name] = items[0]["seq"], items[-1]["seq"]
             if stream.name in self.columnar and stream.columns is not None:
-                self.queue({"type": stream.message_type, "columns": stream.columns(items)})
+                message = {"type": stream.message_type, "columns": stream.columns(items)}
             else:
-                self.queue({"type": stream.message_type, stream.field: items})
+                message = {"type": stream.message_type, stream.field: items}
+            # On connect, the history asked for; later, what a gap left out of live messages (droppable as they are).
+            self._append(orjson.dumps(message).decode(), stream, first, items[-1]["seq"], droppable=live)
             if len(items) < CATCH_UP_PAGE:
                 return
 
@@ -149,7 +173,7 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
                 return
             if first == cursor + 1:
                 self.cursor[stream.name] = last
-                self.queue_encoded(message, stream.field)
+                self.queue_encoded(message, stream)
                 return
             rest = {k: v for k, v in message.items() if k not in ENCODED_KEYS}
             message = {**rest, stream.field: orjson.loads(message["encoded"])}  # overlaps the cursor, or a gap
@@ -157,24 +181,59 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
         if not items:
             return
         if items[0]["seq"] != cursor + 1:
-            await self.catch_up(stream)  # a gap: the database has the missing items and these
+            await self.catch_up(stream, live=True)  # a gap: the database has the missing items and these
             return
         self.cursor[stream.name] = items[-1]["seq"]
-        self.queue({**message, stream.field: items})
+        text = orjson.dumps({**message, stream.field: items}).decode()
+        self._append(text, stream, items[0]["seq"], items[-1]["seq"], droppable=True)
 
     # --- Frames ------------------------------------------------------------------------------------------
 
     def queue_error(self, error: PyrunError) -> None:
         self.queue({"type": "error", **error_body(error.id, error.message)})
 
-    def queue_encoded(self, message: dict[str, Any], field: str) -> None:
+    def queue_encoded(self, message: dict[str, Any], stream: Stream) -> None:
+        """A live message published pre-encoded, spliced into a frame without decoding its items."""
         head = orjson.dumps({k: v for k, v in message.items() if k not in ENCODED_KEYS})
-        self.outbox.append(b"".join((head[:-1], b',"', field.encode(), b'":', message["encoded"], b"}")).decode())
-        self.wakeup.set()
+        text = b"".join((head[:-1], b',"', stream.field.encode(), b'":', message["encoded"], b"}")).decode()
+        self._append(text, stream, message["first"], message["last"], droppable=True)
 
     def queue(self, message: dict[str, Any]) -> None:
-        self.outbox.append(orjson.dumps(message).decode())
+        """A message that is never dropped (state, errors, ``synced``)."""
+        self._append(orjson.dumps(message).decode())
+
+    def _append(self, text: str, stream: Stream | None = None, first: int = 0, last: int = 0, *,
+                droppable: bool = False) -> None:  # fmt: skip
+        now = asyncio.get_running_loop().time()
+        name = stream.name if stream is not None else None
+        self.outbox.append(_Part(text, name, first, last, now, droppable))
+        if droppable:
+            self._drop_behind(now)  # also while a slow send blocks the flusher: memory stays bounded
         self.wakeup.set()
+
+    def _drop_behind(self, now: float) -> None:
+        """When the oldest live message has waited ``MAX_LAG_SECONDS``, the client is not keeping up: every live
+        message queued is replaced by one ``dropped`` summary per stream, kept in order with the rest."""
+        oldest = next((p.queued_at for p in self.outbox if p.droppable), None)
+        if oldest is None or now - oldest < MAX_LAG_SECONDS:
+            return
+        kept: list[_Part] = []
+        for part in self.outbox:
+            if not part.droppable:
+                kept.append(part)
+                continue
+            name = part.stream or ""
+            summary = self.dropped.get(name)
+            if summary is None:
+                summary = self.dropped[name] = _Part("", name, part.first, part.last, now)
+                kept.append(summary)
+            summary.last = part.last
+        for summary in self.dropped.values():
+            count = summary.last - summary.first + 1
+            body = error_body("live:user:fell-behind", ERRORS["live:user:fell-behind"].message.format(count=count))
+            summary.text = orjson.dumps({"type": "dropped", "stream": summary.stream, "first": summary.first,
+                                         "last": summary.last, "count": count, **body}).decode()  # fmt: skip
+        self.outbox = kept
 
     async def _flush_forever(self) -> None:
         interval = 1.0 / FRAMES_PER_SECOND
@@ -183,6 +242,7 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
             await self.wakeup.wait()
             self.wakeup.clear()
             sent_at = loop.time()
+            self._drop_behind(sent_at)
             await self._send_frame()
             if self.outbox:
                 self.wakeup.set()
@@ -193,12 +253,15 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
             return
         size, count = 0, 0
         for part in self.outbox:
-            if count and size + len(part) > MAX_FRAME_BYTES:
+            if count and size + len(part.text) > MAX_FRAME_BYTES:
                 break
-            size += len(part) + 1
+            size += len(part.text) + 1
             count += 1
         parts, self.outbox = self.outbox[:count], self.outbox[count:]
-        await self.send(text_data='{"type":"batch","messages":[' + ",".join(parts) + "]}")
+        for part in parts:
+            if part.stream is not None and self.dropped.get(part.stream) is part:
+                del self.dropped[part.stream]  # sent: the next drop starts a new summary
+        await self.send(text_data='{"type":"batch","messages":[' + ",".join(p.text for p in parts) + "]}")
 
 
 def _seq(value: str) -> int:

@@ -1,0 +1,131 @@
+"""A browser that reads slower than a job writes: the job socket drops what would wait too long for one ``dropped``
+summary per stream (the seqs skipped, ``live:user:fell-behind``) instead of queueing seconds of events, and the
+events around it stay in order, without gaps nor duplicates. Everything is real: the agent socket and
+``EventIngest`` (database + channel layer) on one side, uvicorn and a websocket client that stops reading on the
+other."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+
+import pytest
+from websockets.asyncio.client import connect
+
+from jobs.models import Job, JobState
+from monitoring.ingest import EventIngest
+from pyrun_web.errors import ERRORS
+from tests.jobs.conftest import make_workspace
+from tests.jobs.test_live_socket import ws_url
+from tests.tenants import TenantTest
+
+TIMEOUT = 120
+LINES, PER_LINE = 24, 100
+ERROR_TEXT = "x" * 4000  # fat events (the longest error kept): a few thousand fill the socket buffers quickly
+
+
+@pytest.fixture
+def job(tenants) -> Job:
+    return Job.objects.create(org=tenants.org, workspace=make_workspace(tenants), entrypoint="main.py",
+                              backend="lithops-localhost", state=JobState.RUNNING)  # fmt: skip
+
+
+def line(first: int, count: int) -> bytes:
+    now = time.time()
+    return (
+        json.dumps([
+            {"fw": "lithops", "group": "ex/M000", "key": f"ex/M000/{first + i}", "phase": "task", "status": "failed",
+             "lane": "pid 1", "start": now, "end": now, "error": ERROR_TEXT, "figures": {"n": first + i}}
+            for i in range(count)
+        ]).encode()
+        + b"\n"
+    )  # fmt: skip
+
+
+def send_lines(path: str, lines: list[bytes], pause: float) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(path)
+        for data in lines:
+            sock.sendall(data)
+            time.sleep(pause)
+
+
+def wait_written(ingest: EventIngest, count: int) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while ingest.written < count:
+        ingest.check()
+        assert time.monotonic() < deadline, f"only {ingest.written} of {count} events were written"
+        time.sleep(0.05)
+
+
+class TestSlowClient(TenantTest):
+    def test_a_client_that_stops_reading_gets_a_dropped_summary_then_live_events_in_order(self, live_server_url, job):
+        total = LINES * PER_LINE
+        ingest = EventIngest(job.pk).start().start_flushing()
+        try:
+
+            async def scenario() -> list[dict]:
+                # A tiny receive buffer, one frame of client-side queue and no compression (the error texts would
+                # shrink to nothing): when the test stops calling recv(), the client stops reading the socket and the
+                # server's sends block, as with a browser on a slow link.
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.connect(("127.0.0.1", int(live_server_url.rsplit(":", 1)[1])))
+                url = ws_url(live_server_url, job.pk, "streams=tasks")
+                headers = {"Authorization": f"Token {self.t.keys['viewer']}"}
+                async with connect(
+                    url, sock=sock, additional_headers=headers, max_size=None, max_queue=1, compression=None
+                ) as ws:
+                    messages: list[dict] = []
+
+                    async def read_until(done) -> None:
+                        while not done():
+                            frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+                            messages.extend(frame["messages"])
+
+                    await read_until(lambda: any(m["type"] == "synced" for m in messages))
+                    # Not reading: the job writes for a few seconds, far more than the buffers hold.
+                    lines = [line(1 + i * PER_LINE, PER_LINE) for i in range(LINES)]
+                    await asyncio.to_thread(send_lines, str(ingest.path), lines, 0.1)
+                    await asyncio.to_thread(wait_written, ingest, total)
+                    await asyncio.sleep(2)
+                    await read_until(lambda: covered(messages) >= total)
+                    # Reading again: what comes next is live, right after what was skipped or sent.
+                    await asyncio.to_thread(send_lines, str(ingest.path), [line(total + 1, 3)], 0)
+                    await read_until(lambda: covered(messages) >= total + 3)
+                    return messages
+
+            messages = asyncio.run(scenario())
+        finally:
+            ingest.close()
+
+        dropped = [m for m in messages if m["type"] == "dropped"]
+        assert dropped, "a client that stopped reading got every event queued for it"
+        assert all(m["stream"] == "tasks" and m["count"] == m["last"] - m["first"] + 1 for m in dropped)
+        assert dropped[0]["error"] == {
+            "id": "live:user:fell-behind",
+            "message": ERRORS["live:user:fell-behind"].message.format(count=dropped[0]["count"]),
+        }
+        # Events and skipped ranges, in the order they came, cover every seq once, ascending.
+        seqs: list[int] = []
+        for m in messages:
+            if m["type"] == "job.tasks":
+                seqs += [e["seq"] for e in m["events"]]
+            elif m["type"] == "dropped":
+                seqs += range(m["first"], m["last"] + 1)
+        assert seqs == list(range(1, total + 4))
+        last = next(m for m in reversed(messages) if m["type"] == "job.tasks")
+        assert [e["figures"]["n"] for e in last["events"]][-3:] == [total + 1, total + 2, total + 3]
+
+
+def covered(messages: list[dict]) -> int:
+    """How many seqs the messages account for, sent or skipped."""
+    n = 0
+    for m in messages:
+        if m["type"] == "job.tasks":
+            n += len(m["events"])
+        elif m["type"] == "dropped":
+            n += m["count"]
+    return n
