@@ -30,7 +30,9 @@ STEPS = [
     ("jobs.snapshots", "restore_snapshot", "restore snapshot to scratch"),
     ("jobs.backends.lithops_localhost", "LithopsLocalhost.plan", "backend plan (Lithops config)"),
     ("jobs.runner", "_start_ingest", "agent socket (EventIngest)"),
-    ("jobs.joblog", "JobLog.flush", "log flushes (insert + publish)"),
+    ("jobs.joblog", "JobLog.flush", "log flushes (total)"),
+    ("jobs.joblog", "JobLog.flushed", "  log totals (UPDATE)"),
+    ("jobs.joblog", "JobLog.publish", "  log publish (channel layer)"),
     ("jobs.models", "Job.mark_running", "mark running (UPDATE)"),
     ("pyrun_web.sandbox", "popen", "sandbox.popen (total)"),
     ("pyrun_web.sandbox", "build_argv", "  bwrap argv (+ seccomp, memfds)"),
@@ -40,7 +42,8 @@ STEPS = [
     ("pyrun_web.sandbox", "_wait_until_blocked", "  wait for bwrap's own setup"),
     ("pyrun_web.sandbox.network", "attach", "  network attach (total)"),
     ("pyrun_web.sandbox.network", "_wait_ready", "    slirp4netns ready"),
-    ("pyrun_web.sandbox.network", "_load_rules", "    nftables rules (nsenter nft)"),
+    ("pyrun_web.sandbox.network", "_start_loading_rules", "    nftables rules: start nsenter nft"),
+    ("pyrun_web.sandbox.network", "_rules_loaded", "    nftables rules: wait after slirp"),
 ]
 
 

@@ -153,10 +153,17 @@ def attach(child_pid: int, access: NetworkAccess) -> AttachedNetwork:
     os.close(ready_w)
     os.close(exit_r)
     attached = AttachedNetwork(slirp=slirp, exit_fd=exit_w, setup_seconds=0.0)
+    loading: subprocess.Popen | None = None
     try:
+        # The rules load while slirp4netns starts (two process starts at once, not one after the other); the
+        # command runs only once both are done, and the table does not depend on the tap device.
+        loading = _start_loading_rules(child_pid, rules, userns)
         _wait_ready(ready_r, slirp)
-        _load_rules(child_pid, rules, userns)
+        _rules_loaded(loading)
     except BaseException:
+        if loading is not None and loading.returncode is None:
+            loading.kill()
+            loading.wait()
         attached.close()
         raise
     finally:
@@ -198,21 +205,40 @@ def _owner_userns(child_pid: int) -> int | None:
         os.close(own)
 
 
-def _load_rules(child_pid: int, rules: str, userns: int | None) -> None:
+def _start_loading_rules(child_pid: int, rules: str, userns: int | None) -> subprocess.Popen:
+    """``nft -f -`` inside the sandbox's network namespace, reading ``rules`` from a memory file (no pipe to
+    feed: it runs on its own while the caller waits for slirp4netns)."""
     argv = ["nsenter", f"--net=/proc/{child_pid}/ns/net"]
     if userns is not None:
         argv[1:1] = [f"--user=/proc/self/fd/{userns}", "--preserve-credentials"]
-    done = subprocess.run(
-        [*argv, "nft", "-f", "-"],
-        input=rules,
-        env=TOOL_ENV,
-        capture_output=True,
-        text=True,
-        timeout=SETUP_TIMEOUT_S,
-        pass_fds=(userns,) if userns is not None else (),
-    )
-    if done.returncode != 0:
-        raise PyrunError("sandbox:platform:network-failed", detail=(done.stderr or done.stdout).strip()[-500:])
+    source = os.memfd_create("pyrun-nft-rules", 0)
+    try:
+        data = rules.encode()
+        while data:
+            data = data[os.write(source, data) :]
+        os.lseek(source, 0, os.SEEK_SET)
+        return subprocess.Popen(
+            [*argv, "nft", "-f", "-"],
+            stdin=source,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=TOOL_ENV,
+            text=True,
+            pass_fds=(userns,) if userns is not None else (),
+        )
+    finally:
+        os.close(source)
+
+
+def _rules_loaded(loading: subprocess.Popen) -> None:
+    try:
+        output, _ = loading.communicate(timeout=SETUP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        loading.kill()
+        loading.wait()
+        raise PyrunError("sandbox:platform:network-failed", detail="nft did not load the rules") from None
+    if loading.returncode != 0:
+        raise PyrunError("sandbox:platform:network-failed", detail=(output or "").strip()[-500:])
 
 
 def ruleset(
