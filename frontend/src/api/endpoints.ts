@@ -15,6 +15,7 @@ import type {
   Pipeline,
   Runtime,
   RuntimeLogLine,
+  SearchResult,
   TablePreview,
   Template,
   Tree,
@@ -87,6 +88,10 @@ export const api = {
     for (const file of files) form.append(file.name.toLowerCase().endsWith(".zip") ? "archives" : "files", file);
     return request<Entry[]>(`workspaces/${id}/upload/`, { method: "POST", body: form });
   },
+  search: (id: number, q: string, caseSensitive = false) =>
+    request<SearchResult>(
+      `workspaces/${id}/search/?q=${encodeURIComponent(q)}${caseSensitive ? "&case_sensitive=true" : ""}`,
+    ),
   archiveUrl: (id: number, path = "") => `/api/v1/workspaces/${id}/archive/${path ? `?path=${encodeURIComponent(path)}` : ""}`,
   fileUrl: (id: number, path: string) => `/api/v1/workspaces/${id}/files/${encodePath(path)}`,
 

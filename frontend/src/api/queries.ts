@@ -11,6 +11,7 @@ export const keys = {
   tree: (id: number) => ["workspaces", id, "tree"] as const,
   config: (id: number) => ["workspaces", id, "config"] as const,
   preview: (id: number, path: string) => ["workspaces", id, "preview", path] as const,
+  search: (id: number, q: string, caseSensitive: boolean) => ["workspaces", id, "search", { q, caseSensitive }] as const,
   templates: ["templates"] as const,
   backends: ["backends"] as const,
   jobs: (workspaceId: number) => ["jobs", { workspace: workspaceId }] as const,
@@ -33,6 +34,12 @@ export const queries = {
   config: (id: number) => queryOptions({ queryKey: keys.config(id), queryFn: () => api.config(id) }),
   preview: (id: number, path: string, rows: number) =>
     queryOptions({ queryKey: [...keys.preview(id, path), rows], queryFn: () => api.preview(id, path, rows) }),
+  search: (id: number, q: string, caseSensitive: boolean) =>
+    queryOptions({
+      queryKey: keys.search(id, q, caseSensitive),
+      queryFn: () => api.search(id, q, caseSensitive),
+      enabled: q.trim() !== "",
+    }),
   templates: () => queryOptions({ queryKey: keys.templates, queryFn: api.templates }),
   backends: () => queryOptions({ queryKey: keys.backends, queryFn: api.backends }),
   runtime: (id: number) => queryOptions({ queryKey: keys.runtime(id), queryFn: () => api.runtime(id) }),

@@ -85,6 +85,10 @@ export interface Job {
   duration_seconds: number | null;
   log_lines: number;
   log_bytes: number;
+  // Known once the job's processes ended (null before, or when it reported no tasks).
+  tasks_total?: number | null;
+  tasks_failed?: number | null;
+  tasks_lost?: number | null;
 }
 
 export interface LogChunk {
@@ -92,6 +96,26 @@ export interface LogChunk {
   stream: "stdout" | "stderr" | "system";
   text: string;
   created_at?: string;
+}
+
+/** GET /api/v1/workspaces/{id}/search/?q= (workspaces/search.py). */
+export interface SearchMatch {
+  path: string;
+  line: number;
+  column: number;
+  text: string;
+  match_start: number;
+  match_end: number;
+}
+
+export interface SearchResult {
+  query: string;
+  case_sensitive: boolean;
+  results: SearchMatch[];
+  truncated: boolean;
+  partial: boolean;
+  files_searched: number;
+  files_skipped: number;
 }
 
 export interface LogPage {

@@ -5,11 +5,20 @@ import "@xterm/xterm/css/xterm.css";
 import { useEffect, useRef, useState } from "react";
 import { wsUrl } from "../ws/live";
 
-export function TerminalPanel({ workspaceId, visible }: { workspaceId: number; visible: boolean }) {
+export interface TerminalPanelProps {
+  workspaceId: number;
+  visible: boolean;
+  /** Called on every output of the shell (the IDE refreshes the file tree once it settles). */
+  onOutput?: () => void;
+}
+
+export function TerminalPanel({ workspaceId, visible, onOutput }: TerminalPanelProps) {
   const host = useRef<HTMLDivElement>(null);
   const fitRef = useRef<FitAddon | null>(null);
   const [session, setSession] = useState(0);
   const [status, setStatus] = useState("connecting");
+  const onOutputRef = useRef(onOutput);
+  onOutputRef.current = onOutput;
 
   useEffect(() => {
     if (!host.current) return;
@@ -31,7 +40,10 @@ export function TerminalPanel({ workspaceId, visible }: { workspaceId: number; v
     };
     socket.onmessage = (event) => {
       const message = JSON.parse(String(event.data));
-      if (message.type === "output") term.write(message.data);
+      if (message.type === "output") {
+        term.write(message.data);
+        onOutputRef.current?.();
+      }
       else if (message.type === "exit") term.write(`\r\n[shell exited with ${message.code}]\r\n`);
       else if (message.type === "error") term.write(`\r\n[${message.message}]\r\n`);
     };

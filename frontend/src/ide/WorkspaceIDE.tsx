@@ -13,6 +13,7 @@ import { EditorTabs } from "./EditorTabs";
 import { FileTree } from "./FileTree";
 import { useEntrypoint } from "./hooks/useEntrypoint";
 import { useFileOps } from "./hooks/useFileOps";
+import { useNavigation, useSettledRefresh } from "./hooks/useNavigation";
 import { movedPath, useOpenTabs } from "./hooks/useOpenTabs";
 import { PANELS, usePanels } from "./hooks/usePanels";
 import { useRunControl } from "./hooks/useRunControl";
@@ -25,6 +26,7 @@ import { PanelTabs } from "./PanelTabs";
 import { RunBar } from "./RunBar";
 import { RunsHistory } from "./RunsHistory";
 import { RuntimePanel } from "./RuntimePanel";
+import { SearchPanel } from "./SearchPanel";
 import { TerminalPanel } from "./TerminalPanel";
 
 const RUNTIME_SPECS = [".pyrun/environment.yml", ".pyrun/Dockerfile"];
@@ -61,6 +63,8 @@ export default function WorkspaceIDE() {
   );
   const files = useOpenTabs(workspaceId, { notify, ask, onSaved });
   const { entrypoints, entrypoint, setEntrypoint } = useEntrypoint(workspaceId, entries, files.openFile);
+  const nav = useNavigation({ workspaceId, entries, openFile: files.openFile });
+  const refreshTreeSoon = useSettledRefresh(refreshTree);
   const fileOps = useFileOps(workspaceId, {
     ask,
     notify,
@@ -115,6 +119,15 @@ export default function WorkspaceIDE() {
         options={control.runOptions}
       />
       <aside className="sidebar" aria-label="Explorer">
+        {nav.search.open && (
+          <SearchPanel
+            workspaceId={workspaceId}
+            focusRequest={nav.search.focusRequest}
+            onOpenAt={nav.openAt}
+            onClose={nav.search.close}
+          />
+        )}
+        <div style={{ display: nav.search.open ? "none" : "contents" }}>
         <FileTree
           entries={entries}
           dirtyPaths={files.dirtyPaths}
@@ -129,6 +142,7 @@ export default function WorkspaceIDE() {
           downloadUrl={(path, type) => (type === "dir" ? api.archiveUrl(workspaceId, path) : api.fileUrl(workspaceId, path))}
           onRefresh={refreshTree}
         />
+        </div>
       </aside>
       <div className="main" ref={splitter.mainRef} style={splitter.style}>
         <EditorTabs
@@ -160,7 +174,9 @@ export default function WorkspaceIDE() {
             aria-labelledby={`panel-tab-${PANELS[panelIndex]?.[0]}`}
             hidden={panel === "terminal"}
           >
-            {panel === "output" && <OutputPanel job={job} onState={runs.patchJob} />}
+            {panel === "output" && (
+              <OutputPanel job={job} onState={runs.patchJob} known={nav.known} onOpenAt={nav.openAt} />
+            )}
             {panel === "gantt" &&
               (job ? (
                 <GanttPanel key={job.id} jobId={job.id} live={live} />
@@ -189,12 +205,13 @@ export default function WorkspaceIDE() {
           </div>
           {terminalOpened && (
             <div className="panel" role="tabpanel" id="panel-terminal" hidden={panel !== "terminal"}>
-              <TerminalPanel workspaceId={workspaceId} visible={panel === "terminal"} />
+              <TerminalPanel workspaceId={workspaceId} visible={panel === "terminal"} onOutput={refreshTreeSoon} />
             </div>
           )}
         </section>
       </div>
       {askDialog}
+      {nav.dialog}
       {files.conflict && (
         <ConflictDialog
           path={files.conflict}
