@@ -47,7 +47,9 @@ export function useNavigation({ workspaceId, entries, openFile }: NavigationOpti
     const onKey = (event: KeyboardEvent) => {
       const mod = event.ctrlKey || event.metaKey;
       const key = event.key.toLowerCase();
-      if (mod && !event.altKey && key === "p" && !event.shiftKey) {
+      // In the terminal Ctrl+P is the shell's (previous command): only Cmd+P there.
+      const inTerminal = event.target instanceof Element && !!event.target.closest(".xterm");
+      if (mod && !event.altKey && key === "p" && !event.shiftKey && !(inTerminal && event.ctrlKey)) {
         event.preventDefault();
         event.stopPropagation();
         setQuickOpen(true);
