@@ -160,7 +160,8 @@ def _run(job: Job, log: JobLog, scratch: Path) -> None:
     log.system(f"Job {job.pk} on {job.backend}, worker {job.worker or '?'}")
     with _beating(job):
         _take_snapshot(job, log)
-    log.flush()
+    # Not flushed here: a build's first line, or the flush just before the start, takes these lines along (one
+    # flush less on a warm start).
     runtime = _acquire_runtime(job, backend.target, log)
     if runtime is None:
         return

@@ -103,9 +103,15 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'pyrun.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share the file: wait for locks instead of failing, and use WAL.
+    # Web, worker and beat share the file: wait for locks instead of failing, and use WAL. synchronous=NORMAL: in
+    # WAL mode a commit no longer waits for an fsync (4 ms each here, and a run's start makes about ten); the
+    # database stays consistent, and only a power loss or OS crash may undo the last commits.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # A file (not in-memory) test database, so a real Celery worker process can share it with the tests.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
