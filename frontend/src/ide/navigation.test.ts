@@ -43,6 +43,11 @@ describe("traceback lines", () => {
     expect(text.slice(link.start, link.end)).toBe('"/workspace/main.py", line 12');
     expect(frameLink('  File "/usr/lib/python3.12/runpy.py", line 88, in _run_code', known)).toBeNull();
     expect(frameLink("print('File \"/workspace/main.py\", line 1')", known)).toBeNull();
+    // A Lithops task's traceback, copied into the Output with its task's prefix.
+    expect(frameLink('[task M000/3]   File "/workspace/src/lib.py", line 4, in run', known)).toMatchObject({
+      path: "src/lib.py",
+      line: 4,
+    });
   });
 
   it("turn the last traceback into problems: its workspace frames with the exception line", () => {

@@ -45,8 +45,9 @@ export function fuzzyFilter(paths: readonly string[], query: string, limit = 50)
   return scored.slice(0, limit).map(([path]) => path);
 }
 
-// `  File "/workspace/main.py", line 12, in <module>` (Python's traceback frame line).
-const FRAME = /^(\s*File ")([^"]+)(", line )(\d+)/;
+// `  File "/workspace/main.py", line 12, in <module>` (Python's traceback frame line), also as a Lithops task's
+// output copied into the run's Output, prefixed with its task: `[task M000/3]   File "/workspace/…", line 4`.
+const FRAME = /^((?:\[task [^\]]+\] )?\s*File ")([^"]+)(", line )(\d+)/;
 
 /** The workspace path of a file named in a traceback, or null when it is not a workspace file (the
  * interpreter's own modules, site-packages, `<string>`). Relative names count only when `known` lists them. */
