@@ -8,20 +8,39 @@ streaming many jobs through an outage does not flood its log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
 from typing import Any
 
 import orjson
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
 ENCODED_KEYS = frozenset(("encoded", "first", "last"))
+SEND_TIMEOUT_S = 10.0
 
 _lock = threading.Lock()
 _failures = 0
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """The process's one event loop for publishing from sync code, run by a daemon thread.
+
+    The channel layer keeps its Redis connections per event loop: ``async_to_sync`` made a loop per call, so
+    every message opened (and closed) a connection of its own, 3-10 ms of each log flush on a run's start-up
+    path. A forked child (Celery's prefork pool) does not inherit the thread: it starts its own loop.
+    """
+    global _loop
+    with _lock:
+        if _loop is None or _loop[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="live-publisher", daemon=True).start()
+            _loop = (os.getpid(), loop)
+        return _loop[1]
 
 
 def publish(group: str, message: dict[str, Any]) -> bool:
@@ -30,7 +49,8 @@ def publish(group: str, message: dict[str, Any]) -> bool:
     try:
         layer = get_channel_layer()
         if layer is not None:
-            async_to_sync(layer.group_send)(group, message)
+            sending = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), _publisher_loop())
+            sending.result(SEND_TIMEOUT_S)
     except Exception:
         with _lock:
             _failures += 1
