@@ -4,10 +4,10 @@ Members and up get an interactive ``bash`` on a pty inside the sandbox (``pyrun_
 workspace at ``/workspace``, the workspace's runtime on PATH (its ready runtime, else the last ready one it
 used, else the platform's default interpreter; a Dockerfile runtime's shell runs in the image's filesystem, with
 ``/bin/sh`` when the image has no bash) and the org's limits. A first output line says which runtime that is (or
-that the workspace has none ready). ``pip`` is a shim (``terminal_bin/pip``) first on PATH: the runtime is shared
-and read-only, so ``pip install`` says packages belong in ``.pyrun/environment.yml`` and ``pip install
---overlay`` installs into a folder of the session's own ``/tmp`` that is on ``PYTHONPATH``. Protocol, JSON text
-frames:
+that the workspace has none ready). ``pip`` is a shim (``terminal_bin/pip``, placed at ``sandbox.TOOLS_DIR``)
+first on PATH: the runtime is shared and read-only, so ``pip install`` says packages belong in
+``.pyrun/environment.yml`` and ``pip install --overlay`` installs into a folder of the session's own ``/tmp`` that
+is on ``PYTHONPATH``. Protocol, JSON text frames:
 
 - client → server: ``{"type": "input", "data": "ls\\r"}``, ``{"type": "resize", "cols": 120, "rows": 40}``
   (the first size can also come as ``?cols=&rows=`` on the URL);
@@ -58,8 +58,8 @@ READ_CHUNK = 64 * 1024
 MAX_PENDING_INPUT = 1024 * 1024  # bytes the shell has not read yet; beyond that, input is refused
 DEFAULT_SIZE = (80, 24)
 _EXIT_WAIT_SECONDS = 5
-# The pip shim's folder, bound read-only into the sandbox and put first on PATH.
-SHIM_DIR = Path(__file__).resolve().parent / "terminal_bin"
+# The pip shim, placed read-only in the sandbox's own tools folder (no host path) and first on PATH.
+PIP_SHIM = Path(__file__).resolve().parent / "terminal_bin" / "pip"
 # `pip install --overlay` target: inside the sandbox's private /tmp tmpfs, so it adds no write path and is gone
 # with the session.
 PIP_OVERLAY = f"{sandbox.TMPDIR}/pip-overlay"
@@ -138,29 +138,30 @@ class ShellSession:
     ) -> None:
         runtime = runtime or ShellRuntime()
         shell = runtime.shell
-        env = {
-            **runtime.env,
-            "TERM": "xterm-256color",
-            "SHELL": shell,
-            "PYRUN_RUNTIME_NAME": runtime.name or "the platform's default interpreter",
-            "PYRUN_PIP_OVERLAY": PIP_OVERLAY,
-            "PYTHONPATH": PIP_OVERLAY,
-        }
+        env = {**runtime.env, "TERM": "xterm-256color", "SHELL": shell}
+        # Only inside bwrap: there /tmp is the session's own tmpfs. The single-user fallback has no sandbox
+        # /tmp (the host's is everyone's), so it keeps the plain pip.
+        sandboxed = sandbox.bwrap_executable() is not None
+        if sandboxed:
+            env["PYRUN_RUNTIME_NAME"] = runtime.name or "the platform's default interpreter"
+            env["PYRUN_PIP_OVERLAY"] = PIP_OVERLAY
+            env["PYTHONPATH"] = PIP_OVERLAY
         spec = sandbox.SandboxSpec(
             argv=(shell, *SHELL[1:]),
             workdir=workdir,
             # An image root brings its own interpreters; with neither, the platform's default one.
             **({"runtime_prefixes": runtime.prefixes} if runtime.prefixes or runtime.root else {}),
             env=env,
-            ro_binds=(SHIM_DIR,),
+            tools={"pip": PIP_SHIM.read_bytes(), "pip3": PIP_SHIM.read_bytes()} if sandboxed else {},
             limits=limits,
             # The shell needs its pty as controlling terminal for job control; the pty is its own, so
             # there is no outer terminal to detach from.
             new_session=False,
             root=runtime.root,
         )
-        # The shim before the runtime's bin/ (then the system's): the PATH the sandbox would set, or an image's.
-        spec = replace(spec, env={**env, "PATH": f"{SHIM_DIR}:{sandbox.build_env(spec)['PATH']}"})
+        if sandboxed:
+            # The shim before the runtime's bin/ (then the system's): the PATH the sandbox would set, or an image's.
+            spec = replace(spec, env={**env, "PATH": f"{sandbox.TOOLS_DIR}:{sandbox.build_env(spec)['PATH']}"})
         master, slave = os.openpty()
         try:
             set_window_size(master, cols, rows)

@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 WORKDIR = "/workspace"  # where the spec's workdir appears inside the sandbox
 HOME = "/home/pyrun"
 TMPDIR = "/tmp"  # noqa: S108 (a private tmpfs inside the sandbox, not the host's /tmp)
+# Where SandboxSpec.tools appear inside the sandbox (a path of the sandbox's own, naming no host folder).
+TOOLS_DIR = "/opt/pyrun/bin"
 HOSTNAME = "pyrun"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_TMPFS_BYTES = 1024**3  # each of /tmp and $HOME: tmpfs lives in RAM, so it needs a cap
@@ -153,6 +155,9 @@ class SandboxSpec:
     # A container-image runtime's unpacked filesystem (``runtimes.rootfs``): it becomes the read-only root
     # instead of the host's /usr and /etc.
     root: Path | None = None
+    # Small executables (file name -> content) placed read-only at TOOLS_DIR, e.g. the terminal's pip shim. Not
+    # put on PATH (the caller says where they go). Without bwrap (single-user fallback) there are none.
+    tools: Mapping[str, bytes] = field(default_factory=dict)
 
 
 class SandboxProcess(subprocess.Popen):
@@ -278,6 +283,9 @@ def build_argv(spec: SandboxSpec, bwrap: str = "bwrap", fds: _Fds | None = None)
         argv += ["--ro-bind", str(path), str(path)]
     for path in spec.rw_binds:
         argv += ["--bind", str(path), str(path)]
+    for name, data in spec.tools.items():
+        path = _tool_path(name)
+        argv += ["--perms", "0555", "--ro-bind-data", str(fds.memfd(f"pyrun-tool-{name}", data)), path]
     argv += ["--bind", str(Path(spec.workdir).resolve()), WORKDIR]
     # The root itself is a tmpfs bwrap builds the tree on; read-only, nobody can fill it.
     argv += ["--remount-ro", "/", "--chdir", WORKDIR, "--", *spec.argv]
@@ -312,7 +320,14 @@ def _host_root() -> list[str]:
 def _mount_points(spec: SandboxSpec) -> list[str]:
     """Where the sandbox mounts something of its own over an image root."""
     binds = [*spec.runtime_prefixes, *spec.ro_binds, *spec.rw_binds]
-    return ["/proc", "/dev", TMPDIR, HOME, WORKDIR, *_NETWORK_ETC_FILES, *(str(path) for path in binds)]
+    tools = [_tool_path(name) for name in spec.tools]
+    return ["/proc", "/dev", TMPDIR, HOME, WORKDIR, *_NETWORK_ETC_FILES, *(str(path) for path in binds), *tools]
+
+
+def _tool_path(name: str) -> str:
+    if not name or "/" in name or "\0" in name or name in (".", ".."):
+        raise ValueError(f"unusable sandbox tool name {name!r}")
+    return f"{TOOLS_DIR}/{name}"
 
 
 def root_binds(root: Path, mount_points: Sequence[str], dest: str = "/") -> list[str]:

@@ -94,6 +94,10 @@ class TestTerminalPip(TenantTest):
                 assert f"runtime {runtime.pk} ({prefix})" in greeting
                 sys_prefix = await run_command(ws, "python -c 'import sys; print(sys.prefix)'")
                 assert sys_prefix == f"{prefix}\r\n"
+                # The shim lives in the sandbox's own folder: PATH names no folder of the platform's code.
+                path = await run_command(ws, "command -v pip pip3; echo $PATH")
+                assert path.startswith("/opt/pyrun/bin/pip\r\n/opt/pyrun/bin/pip3\r\n/opt/pyrun/bin:"), path
+                assert "workspaces" not in path
                 version = await run_command(ws, "pip --version; pip3 --version")
                 assert version.count(f"pip of the PyRun terminal for runtime {runtime.pk}: {prefix} (python") == 2
 
