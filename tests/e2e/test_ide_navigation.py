@@ -1,7 +1,8 @@
 """Getting around the IDE, in Debian's Chromium against the real server (and a real worker for the run): Ctrl+P
 opens a file by part of its name, Ctrl+Shift+F finds a string in every file and a result opens the file at its
 line, `?` shows the shortcuts, a file the terminal writes appears in the tree, and a failed run's traceback links
-to the file and line (the editor marks it) while the Output panel filters its lines."""
+to the file and line (the editor marks it until the next run) while the Output panel finds, filters and downloads
+its lines."""
 
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ def test_a_traceback_line_opens_the_file_at_that_line_and_is_marked_in_the_edito
 ):
     put_file(live_server_url, tenant[2], workspace.id, "lib.py", LIB)
     put_file(live_server_url, tenant[2], workspace.id, "main.py", MAIN)
+    put_file(live_server_url, tenant[2], workspace.id, "fine.py", 'print("fine")\n')
     open_ide(page, live_server_url, workspace.id)
     page.get_by_role("button", name="▶ Run").click()
     expect(run_state(page)).to_have_text("failed", timeout=180_000)
@@ -151,3 +153,10 @@ def test_a_traceback_line_opens_the_file_at_that_line_and_is_marked_in_the_edito
         page.get_by_role("link", name="Download log").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "starting\n" in text and "ValueError: bad value 3" in text
+
+    # The next run clears the marks of the last one.
+    page.get_by_label("Entrypoint").select_option("fine.py")
+    page.get_by_role("button", name="▶ Run").click()
+    expect(run_state(page)).to_have_text("succeeded", timeout=180_000)
+    expect(page.get_by_role("tab", name=re.compile("lib.py"))).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#editor-panel .squiggly-error")).to_have_count(0)
