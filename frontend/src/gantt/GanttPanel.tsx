@@ -43,20 +43,22 @@ function GanttForJob({ jobId, live }: GanttPanelProps) {
   useEffect(() => {
     if (!live) return;
     let pending = false;
+    const changed = (merged: number) => {
+      if (merged && !pending) {
+        // One React update per animation frame however many frames of events arrive.
+        pending = true;
+        requestAnimationFrame(() => {
+          pending = false;
+          setVersion(store.version);
+        });
+      }
+    };
     const stop = followJob(
       jobId,
       ["tasks", "state"],
       {
-        tasks: (events) => {
-          if (store.merge(events) && !pending) {
-            // One React update per animation frame however many frames of events arrive.
-            pending = true;
-            requestAnimationFrame(() => {
-              pending = false;
-              setVersion(store.version);
-            });
-          }
-        },
+        tasks: (events) => changed(store.merge(events)),
+        taskColumns: (columns) => changed(store.mergeColumns(columns)),
         state: (message) => setEnded(endedOf(message)),
         synced: () => setSynced(true),
       },

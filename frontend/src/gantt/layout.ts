@@ -141,6 +141,9 @@ export function layoutTasks(store: TaskStore, opts: LayoutOptions): Bars {
   bars.lane.length = 0;
   bars.tasks = visible;
 
+  // Each lane's row, once per layout rather than once per task.
+  const laneRow = new Uint32Array(lanes);
+  for (let l = 0; l < lanes; l++) laneRow[l] = rowOfRank(laneRank[l], lanes, rows);
   const perPixel = (view.end - view.start) / width;
   const thin = MIN_BAR_PX * perPixel;
   // Two tracks a row (2r: other tasks, 2r + 1: failed tasks), each with its open bar.
@@ -155,7 +158,7 @@ export function layoutTasks(store: TaskStore, opts: LayoutOptions): Bars {
     const t1 = e === e ? e : Math.max(t0, openEnd);
     let status = store.status[i];
     if (status === STATUS_RUNNING && jobEnded) status = STATUS_LOST;
-    const row = rowOfRank(laneRank[lane[i]], lanes, rows);
+    const row = laneRow[lane[i]];
     const track = 2 * row + (status === STATUS_FAILED ? 1 : 0);
     const pxStart = Math.min(width - 1, Math.floor((Math.max(t0, view.start) - view.start) / perPixel + 0.5));
     const pxEnd = Math.max(pxStart + 1, Math.floor((Math.min(t1, view.end) - view.start) / perPixel + 0.5));
@@ -203,7 +206,9 @@ function countStatus(bars: Bars, b: number, status: number): void {
   else bars.running[b]++;
 }
 
-const STATUS_BY_NAME: Record<string, number> = { running: STATUS_RUNNING, finished: STATUS_FINISHED, failed: STATUS_FAILED };
+const STATUS_BY_NAME: Record<string, number> = {
+  running: STATUS_RUNNING, finished: STATUS_FINISHED, failed: STATUS_FAILED, lost: STATUS_LOST,
+}; // prettier-ignore
 const PHASE_BY_NAME: Record<string, number> = { task: 0, compute: 1, transfer: 2, "disk-read": 3, "disk-write": 4 };
 
 /** The bars of a `timeline/` response in the same shape (their times are re-projected on every frame, so a
@@ -215,13 +220,14 @@ export function barsFromTimeline(data: TimelineResponse, jobEnded: boolean): Bar
   data.bars.forEach((bar, b) => {
     // The server colours a merged bar by its most notable task; here by its dominant one (failures are drawn
     // as a strip along the bar, see render.ts), as local bars are.
-    const running = bar.statuses.running ?? 0;
+    // Lost tasks count with the running ones: a merged bar of them is drawn lost (the job has ended).
+    const running = (bar.statuses.running ?? 0) + (bar.statuses.lost ?? 0);
     const finished = bar.statuses.finished ?? 0;
     const failed = bar.statuses.failed ?? 0;
     let status =
       bar.count === 1 ? STATUS_BY_NAME[bar.status] ?? STATUS_RUNNING
       : failed >= bar.count ? STATUS_FAILED
-      : running > finished ? STATUS_RUNNING : STATUS_FINISHED; // prettier-ignore
+      : running > finished ? (bar.statuses.lost ? STATUS_LOST : STATUS_RUNNING) : STATUS_FINISHED; // prettier-ignore
     if (status === STATUS_RUNNING && jobEnded) status = STATUS_LOST;
     bars.row[b] = Math.min(rows - 1, bar.row);
     bars.t0[b] = bar.start;

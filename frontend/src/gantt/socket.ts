@@ -2,10 +2,14 @@
 // Every stream item has a seq; the helper remembers the last one of each stream and reconnects with
 // `<stream>_after=<seq>`, so nothing is missed or replayed. Refusals (4401/4403/4404) are final.
 
+import { fromColumns, sliceColumns, type TaskColumns } from "./columns";
 import type { JobStateMessage, ResourceSampleEvent, TaskEvent } from "./types";
 
 export interface LiveHandlers {
   tasks?: (events: TaskEvent[]) => void;
+  /** Given: the history comes as columns (`tasks_format=columns`, parsed several times faster), live events still
+   * come to `tasks`. */
+  taskColumns?: (columns: TaskColumns) => void;
   samples?: (samples: ResourceSampleEvent[]) => void;
   state?: (message: JobStateMessage) => void;
   synced?: () => void;
@@ -14,10 +18,16 @@ export interface LiveHandlers {
 
 const FIELDS: Record<string, [string, string]> = { "job.tasks": ["tasks", "events"], "job.samples": ["samples", "samples"] };
 
-export function jobSocketUrl(jobId: number, streams: string[], cursors: Record<string, number>): string {
+export function jobSocketUrl(
+  jobId: number,
+  streams: string[],
+  cursors: Record<string, number>,
+  columns = false,
+): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const params = new URLSearchParams({ streams: streams.join(",") });
   for (const stream of streams) if (cursors[stream]) params.set(`${stream}_after`, String(cursors[stream]));
+  if (columns && streams.includes("tasks")) params.set("tasks_format", "columns");
   return `${scheme}://${location.host}/ws/jobs/${jobId}/?${params}`;
 }
 
@@ -37,7 +47,17 @@ export function followJob(
   const handle = (message: Record<string, unknown>) => {
     const type = message.type as string;
     const field = FIELDS[type];
-    if (field) {
+    if (type === "job.tasks" && message.columns) {
+      let columns = message.columns as TaskColumns;
+      const after = seen.tasks ?? 0;
+      let from = 0;
+      while (from < columns.n && columns.seq[from] <= after) from++;
+      if (from >= columns.n) return;
+      if (from) columns = sliceColumns(columns, from);
+      seen.tasks = columns.seq[columns.n - 1];
+      if (handlers.taskColumns) handlers.taskColumns(columns);
+      else handlers.tasks?.(fromColumns(columns));
+    } else if (field) {
       const [stream, name] = field;
       const items = ((message[name] as { seq: number }[]) ?? []).filter((item) => item.seq > (seen[stream] ?? 0));
       if (!items.length) return;
@@ -51,7 +71,7 @@ export function followJob(
   const connect = () => {
     if (stopped) return;
     handlers.status?.("connecting");
-    socket = new WebSocket(jobSocketUrl(jobId, streams, seen));
+    socket = new WebSocket(jobSocketUrl(jobId, streams, seen, !!handlers.taskColumns));
     socket.onopen = () => {
       retry = 0;
       handlers.status?.("open");

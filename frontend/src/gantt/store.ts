@@ -6,17 +6,21 @@
 // event never replaces an ending one, and among events of the same kind the larger seq wins. An event whose seq
 // was already merged is a duplicate and is dropped.
 
+import { figuresAt, type TaskColumns } from "./columns";
+import { hashKey, IdIndex } from "./idindex";
 import { compareLanes, SlotPacker } from "./lanes";
 import type { TaskEvent } from "./types";
 
 export const STATUS_RUNNING = 0;
 export const STATUS_FINISHED = 1;
 export const STATUS_FAILED = 2;
-// Not stored: a task still running when the job ended (drawn to the job's end, in the cancelled colour).
+// A task the runner ended as lost, or one still running when the job ended (drawn in the cancelled colour).
 export const STATUS_LOST = 3;
 export const STATUS_NAMES = ["running", "finished", "failed", "lost"] as const;
 
 export function statusCode(status: string): number {
+  // "lost": the runner ended a task that never reported its end when the job's processes ended (a cancel).
+  if (status === "lost") return STATUS_LOST;
   return status === "finished" ? STATUS_FINISHED : status === "failed" ? STATUS_FAILED : STATUS_RUNNING;
 }
 
@@ -67,9 +71,16 @@ export class TaskStore {
   lane = new Uint32Array(INITIAL); // index into `lanes`
   group = new Uint32Array(INITIAL); // index into `groups`
   keys: string[] = [];
-  errors: (string | undefined)[] = [];
-  figures: (Record<string, unknown> | undefined)[] = [];
+  // Few tasks have an error or (from live events) figures: kept by task index, not in an array of a million holes.
+  errors = new Map<number, string>();
+  figures = new Map<number, Record<string, unknown>>();
+  // Figures of tasks merged from columns stay in their page (figurePages[figurePage[i] - 1], row figureRow[i]).
+  figurePage = new Uint32Array(INITIAL);
+  figureRow = new Uint32Array(INITIAL);
+  private figurePages: TaskColumns["figures"][] = [];
+  framework = new Uint8Array(INITIAL); // index into `frameworks`
   frameworks: string[] = [];
+  private frameworkIds = new Map<string, number>();
 
   lanes: string[] = [];
   groups: string[] = [];
@@ -86,7 +97,7 @@ export class TaskStore {
   lastTime = -Infinity;
   running = new Set<number>();
 
-  private byId = new Map<string, number>();
+  private byId = new IdIndex(); // (key, phase) → task index
   private laneIds = new Map<string, number>();
   private groupIds = new Map<string, number>();
   private packer = new SlotPacker();
@@ -103,50 +114,109 @@ export class TaskStore {
     return changed;
   }
 
+  /** Merge a page of events sent as columns (the socket's history, see columns.ts): the same rule as `merge`,
+   * without an object per event; figures stay in the page's columns until a task is looked at. */
+  mergeColumns(c: TaskColumns): number {
+    const n = c.n;
+    if (!n) return 0;
+    this.ensureCapacity(this.size + n);
+    // Each name of the page is looked up once, not once per event (a lane when first used: a page's lane that only
+    // dropped events name is no row of the chart).
+    const lanes = new Int32Array(c.lane.names.length).fill(-2);
+    const groups = c.group.names.map((name) => this.groupId(name));
+    const statuses = c.status.names.map(statusCode);
+    const phaseNames = c.phase.names;
+    const phases = phaseNames.map(phaseCode);
+    const frameworks = c.framework.names.map((name) => intern(this.frameworks, this.frameworkIds, name));
+    const laneIx = c.lane.index, groupIx = c.group.index, statusIx = c.status.index; // prettier-ignore
+    const phaseIx = c.phase.index, frameworkIx = c.framework.index; // prettier-ignore
+    const figurePage = c.figures.names.length ? this.figurePages.push(c.figures) : 0;
+    const errors = c.error;
+    let nextError = 0;
+    let changed = 0;
+    for (let r = 0; r < n; r++) {
+      const seq = c.seq[r];
+      if (seq > this.lastSeq) this.lastSeq = seq;
+      const ph = phaseIx ? phaseIx[r] : 0;
+      const key = c.key[r];
+      const status = statuses[statusIx ? statusIx[r] : 0];
+      const start = c.start[r];
+      const end = c.end[r];
+      const i = this.slotFor(key, phases[ph], seq, status !== STATUS_RUNNING, start);
+      if (i < 0) continue;
+      changed++;
+      const l = laneIx ? laneIx[r] : 0;
+      if (lanes[l] === -2) lanes[l] = c.lane.names[l] ? this.laneId(c.lane.names[l]) : -1;
+      this.lane[i] = lanes[l] >= 0 ? lanes[l] : this.laneId(this.packer.place(taskId(key, phaseNames[ph]), start, end));
+      this.framework[i] = frameworks[frameworkIx ? frameworkIx[r] : 0];
+      this.group[i] = groups[groupIx ? groupIx[r] : 0];
+      while (nextError < errors.length && errors[nextError][0] < r) nextError++;
+      const error = nextError < errors.length && errors[nextError][0] === r ? errors[nextError][1] : "";
+      if (error) this.errors.set(i, error);
+      else if (this.errors.size) this.errors.delete(i);
+      if (this.figures.size) this.figures.delete(i);
+      this.figurePage[i] = figurePage;
+      this.figureRow[i] = r;
+      this.write(i, seq, start, end, status);
+    }
+    if (changed) this.version++;
+    return changed;
+  }
+
   private mergeOne(e: TaskEvent): boolean {
     if (e.seq > this.lastSeq) this.lastSeq = e.seq;
-    // One record per key and phase (Lithops tasks are all phase "task": their key alone).
-    const id = e.phase === "task" ? e.key : `${e.key}\u0000${e.phase}`;
     const status = statusCode(e.status);
-    const ended = status !== STATUS_RUNNING;
-    let i = this.byId.get(id);
-    if (i !== undefined) {
-      const wasEnded = this.status[i] !== STATUS_RUNNING;
-      if (e.seq === this.seq[i]) return false; // the same event again
-      if (wasEnded && !ended) return false; // a running event never replaces an ending one
-      if (wasEnded === ended && e.seq < this.seq[i]) return false; // an older event of the same kind
-    }
-    const laneName = e.lane ? e.lane : this.packer.place(id, e.start, e.end);
-    if (i === undefined) {
-      i = this.size++;
-      this.ensureCapacity(this.size);
-      this.byId.set(id, i);
-      this.keys[i] = e.key;
-      this.phase[i] = phaseCode(e.phase);
-      this.frameworks[i] = e.framework;
-    } else if (this.start[i] !== e.start) {
-      if (i < this.orderedSize) this.moved.add(i);
-    }
-    this.seq[i] = e.seq;
-    this.start[i] = e.start;
-    this.end[i] = e.end === null || e.end === undefined ? NaN : e.end;
-    this.status[i] = status;
+    const i = this.slotFor(e.key, phaseCode(e.phase), e.seq, status !== STATUS_RUNNING, e.start);
+    if (i < 0) return false;
+    const laneName = e.lane ? e.lane : this.packer.place(taskId(e.key, e.phase), e.start, e.end);
+    this.framework[i] = intern(this.frameworks, this.frameworkIds, e.framework);
     this.lane[i] = this.laneId(laneName);
     this.group[i] = this.groupId(e.group);
-    this.errors[i] = e.error || undefined;
-    this.figures[i] = e.figures && hasKeys(e.figures) ? e.figures : undefined;
-    if (ended) {
-      this.running.delete(i);
-      if (e.end !== null && e.end !== undefined) {
-        this.maxEndedDuration = Math.max(this.maxEndedDuration, e.end - e.start);
-        this.lastTime = Math.max(this.lastTime, e.end);
+    if (e.error) this.errors.set(i, e.error);
+    else if (this.errors.size) this.errors.delete(i);
+    if (e.figures && hasKeys(e.figures)) this.figures.set(i, e.figures);
+    else if (this.figures.size) this.figures.delete(i);
+    this.figurePage[i] = 0;
+    this.write(i, e.seq, e.start, e.end, status);
+    return true;
+  }
+
+  /** The index the event (`seq`) of task (`key`, `phase`) writes to (a new task is appended), or -1 when the merge
+   * rule drops it. One record per key and phase (Lithops tasks are all phase "task"). */
+  private slotFor(key: string, phase: number, seq: number, ended: boolean, start: number): number {
+    let i = this.byId.findOrAdd(key, phase, hashKey(key, phase), this.keys, this.phase, this.size);
+    if (i >= 0) {
+      if (seq === this.seq[i]) return -1; // the same event again
+      const wasEnded = this.status[i] !== STATUS_RUNNING;
+      if (wasEnded && !ended) return -1; // a running event never replaces an ending one
+      if (wasEnded === ended && seq < this.seq[i]) return -1; // an older event of the same kind
+      if (this.start[i] !== start && i < this.orderedSize) this.moved.add(i);
+      return i;
+    }
+    i = this.size++; // indexed by findOrAdd
+    this.ensureCapacity(this.size);
+    this.keys[i] = key;
+    this.phase[i] = phase;
+    return i;
+  }
+
+  /** The times and status of task `i` from an accepted event, and the store's bounds. */
+  private write(i: number, seq: number, start: number, end: number | null | undefined, status: number): void {
+    this.seq[i] = seq;
+    this.start[i] = start;
+    this.end[i] = end === null || end === undefined ? NaN : end;
+    this.status[i] = status;
+    if (status !== STATUS_RUNNING) {
+      if (this.running.size) this.running.delete(i);
+      if (end !== null && end !== undefined) {
+        if (end - start > this.maxEndedDuration) this.maxEndedDuration = end - start;
+        if (end > this.lastTime) this.lastTime = end;
       }
     } else {
       this.running.add(i);
     }
-    this.firstStart = Math.min(this.firstStart, e.start);
-    this.lastTime = Math.max(this.lastTime, e.start);
-    return true;
+    if (start < this.firstStart) this.firstStart = start;
+    if (start > this.lastTime) this.lastTime = start;
   }
 
   private laneId(name: string): number {
@@ -182,6 +252,9 @@ export class TaskStore {
     this.order = grow(this.order);
     this.sortedStart = grow(this.sortedStart);
     this.orderedStart = grow(this.orderedStart);
+    this.figurePage = grow(this.figurePage);
+    this.framework = grow(this.framework);
+    this.figureRow = grow(this.figureRow);
   }
 
   /** Bring `order` up to date: appends in start order cost nothing, a few moved tasks are re-inserted, many
@@ -207,8 +280,10 @@ export class TaskStore {
     const n = this.size;
     const sorted = this.start.slice(0, n).sort();
     const taken = new Uint32Array(n);
+    const start = this.start;
     for (let i = 0; i < n; i++) {
-      const first = lowerBound(sorted, n, this.start[i]);
+      // Tasks come roughly in start order (numbered as they start): the place is searched from near i outwards.
+      const first = lowerBoundNear(sorted, n, start[i], i);
       this.order[first + taken[first]++] = i;
     }
     this.sortedStart.set(sorted);
@@ -270,14 +345,19 @@ export class TaskStore {
       key: this.keys[i],
       group: this.groups[this.group[i]],
       phase: PHASES[this.phase[i]] ?? "task",
-      framework: this.frameworks[i],
+      framework: this.frameworks[this.framework[i]],
       lane: this.lanes[this.lane[i]],
       status: STATUS_NAMES[this.status[i]],
       start: this.start[i],
       end: this.end[i] === this.end[i] ? this.end[i] : null,
-      error: this.errors[i] ?? "",
-      figures: this.figures[i] ?? {},
+      error: this.errors.get(i) ?? "",
+      figures: this.figures.get(i) ?? this.pageFigures(i) ?? {},
     };
+  }
+
+  private pageFigures(i: number): Record<string, unknown> | undefined {
+    const page = this.figurePage[i];
+    return page ? figuresAt(this.figurePages[page - 1], this.figureRow[i]) : undefined;
   }
 
   /** Counts by status (running, finished, failed) of the tasks. */
@@ -287,6 +367,9 @@ export class TaskStore {
     return counts;
   }
 }
+
+/** A task's id for the slot packer: its key, with the phase when not "task". */
+const taskId = (key: string, phase: string): string => (phase === "task" ? key : `${key}\u0000${phase}`);
 
 function hasKeys(object: object): boolean {
   for (const _ in object) return true;
@@ -300,6 +383,43 @@ function bound(values: Float64Array, n: number, x: number, upper: boolean): numb
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (values[mid] < x || (upper && values[mid] === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** lowerBound(values, n, x), found by galloping from `guess` outwards: O(log d) for a value d places away. */
+function lowerBoundNear(values: Float64Array, n: number, x: number, guess: number): number {
+  let lo: number;
+  let hi: number;
+  if (n === 0) return 0;
+  if (guess >= n) guess = n - 1;
+  if (values[guess] < x) {
+    // The answer is after guess.
+    let step = 1;
+    lo = guess + 1;
+    hi = guess + 1;
+    while (hi < n && values[hi] < x) {
+      lo = hi + 1;
+      hi += step;
+      step *= 2;
+    }
+    if (hi > n) hi = n;
+  } else {
+    // The answer is at or before guess.
+    let step = 1;
+    hi = guess;
+    lo = guess;
+    while (lo > 0 && values[lo - 1] >= x) {
+      hi = lo - 1;
+      lo -= step;
+      step *= 2;
+      if (lo < 0) lo = 0;
+    }
+  }
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid] < x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
