@@ -75,7 +75,7 @@ def test_ctrl_p_opens_a_file_ctrl_shift_f_finds_a_string_and_question_mark_shows
     expect(field).to_be_focused()
     field.fill("NEEDLE-in")
     results = page.get_by_role("region", name="Search results")
-    expect(results.get_by_role("status")).to_have_text("1 results in 1 files")
+    expect(results.get_by_role("status")).to_have_text("1 result in 1 file")
     expect(results.locator("summary")).to_contain_text("src/deep/helpers.py")
     hit = results.get_by_role("button", name=re.compile("needle-in-the-haystack"))
     expect(hit.locator("mark")).to_have_text("needle-in")

@@ -14,6 +14,8 @@ export interface SearchPanelProps {
   onClose: () => void;
 }
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 /** Matches grouped by file, files in the order the server found them. */
 export function groupByFile(matches: readonly SearchMatch[]): [string, SearchMatch[]][] {
   const groups = new Map<string, SearchMatch[]>();
@@ -82,9 +84,8 @@ export function SearchPanel({ workspaceId, focusRequest, onOpenAt, onClose }: Se
           <p className="muted" role="status">
             {data.results.length === 0
               ? `No results for “${data.query}”.`
-              : `${data.results.length}${data.truncated ? "+" : ""} results in ${groups.length} files`}
+              : `${data.truncated ? "The first " : ""}${count(data.results.length, "result")} in ${count(groups.length, "file")}`}
             {data.partial && " (the search stopped early: the workspace is too large to search whole)"}
-            {data.truncated && " (only the first are shown)"}
           </p>
         )}
         {groups.map(([path, matches]) => (
