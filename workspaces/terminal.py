@@ -145,7 +145,8 @@ class ShellSession:
         if sandboxed:
             env["PYRUN_RUNTIME_NAME"] = runtime.name or "the platform's default interpreter"
             env["PYRUN_PIP_OVERLAY"] = PIP_OVERLAY
-            env["PYTHONPATH"] = PIP_OVERLAY
+            # Before an image's own PYTHONPATH (its ENV), which stays.
+            env["PYTHONPATH"] = ":".join(filter(None, (PIP_OVERLAY, runtime.env.get("PYTHONPATH"))))
         spec = sandbox.SandboxSpec(
             argv=(shell, *SHELL[1:]),
             workdir=workdir,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.runtimes.conftest import SIX, inline_builds, write_env  # noqa: F401 
 from tests.tenants import TenantTest
 from tests.workspaces.test_terminal import Server, open_terminal, read_until, run_command, uvicorn
 from workspaces.models import Workspace
+from workspaces.terminal import ShellRuntime, ShellSession
 
 pytestmark = pytest.mark.skipif(sandbox.bwrap_executable() is None, reason="bwrap (Debian bubblewrap) not installed")
 
@@ -125,3 +127,27 @@ class TestTerminalPip(TenantTest):
         asyncio.run(scenario())
         assert tree(prefix) == before  # nothing written into the runtime
         assert not (self.workspace.path / f"{PROBE}.py").exists()
+
+
+def test_an_images_pythonpath_stays_after_the_overlay(tmp_path):
+    """An image runtime's ENV PYTHONPATH keeps working: the session's overlay only goes before it."""
+    runtime = ShellRuntime(prefixes=[sandbox.default_runtime_prefix()], env={"PYTHONPATH": "/image/lib"}, name="x")
+
+    async def scenario() -> str:
+        session = ShellSession(tmp_path, sandbox.ResourceLimits(), 80, 24, runtime)
+        output = b""
+        try:
+            session.pending += b"echo PP=$PYTHONPATH; exit\r"
+            session.write_pending()
+            deadline = time.monotonic() + 30
+            while b"PP=/" not in output or not output.rstrip().endswith(b"exit"):
+                chunk = session.read()
+                if chunk == b"" or time.monotonic() > deadline:
+                    break
+                output += chunk or b""
+                await asyncio.sleep(0.05)
+        finally:
+            await session.close()
+        return output.decode(errors="replace")
+
+    assert "PP=/tmp/pip-overlay:/image/lib\r\n" in asyncio.run(scenario())
