@@ -15,6 +15,7 @@ import os
 import pkgutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from bench.harness import INCONCLUSIVE, MET, MISSED, BenchEnv, Result, print_results
@@ -43,6 +44,7 @@ def main(argv: list[str]) -> int:
         )
     started = time.monotonic()
     results: list[Result] = []
+    failed: list[str] = []
     with BenchEnv(quick=not full) as env:
         for name in sorted(modules):
             if wanted and name.removeprefix("bench_") not in wanted and name not in wanted:
@@ -50,7 +52,13 @@ def main(argv: list[str]) -> int:
             module = importlib.import_module(f"bench.{name}")
             print(f"\n## {name.removeprefix('bench_')}: {module.__doc__.strip().splitlines()[0]}", flush=True)
             module_started = time.monotonic()
-            module_results = module.run(env)
+            try:
+                module_results = module.run(env)
+            except Exception:  # one broken module must not hide the others' figures
+                traceback.print_exc()
+                print(f"   FAILED: {name} (its traceback above)", flush=True)
+                failed.append(name)
+                module_results = []
             print_results(module_results)
             print(f"   ({time.monotonic() - module_started:.0f} s; {load_line()})", flush=True)
             results += module_results
@@ -65,7 +73,9 @@ def main(argv: list[str]) -> int:
     for r in judged:
         if r.verdict != MET:
             print(f"#   {r.verdict}: {r.name} ({r.ratio:.3f}x, target <= {r.target:.2f}x)", flush=True)
-    return 0
+    if failed:
+        print(f"# FAILED modules: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
