@@ -23,6 +23,9 @@ def state_message(job: Any) -> dict[str, Any]:
         "exit_code": job.exit_code,
         "error": job.error,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "tasks_total": job.tasks_total,
+        "tasks_failed": job.tasks_failed,
+        "tasks_lost": job.tasks_lost,
     }
 
 

@@ -106,6 +106,12 @@ class Job(TenantModel):
     # Task events the job's agent reported that were not kept: past PYRUN_MAX_TASK_EVENTS_PER_JOB, or arriving
     # faster than they could be written (monitoring.ingest adds to it).
     task_events_dropped = models.PositiveBigIntegerField(default=0)
+    # The job's tasks (task/compute phases) once its events are all written: how many, how many raised, and how
+    # many had not reported their end when its processes ended (lost). Kept here so a list of runs reads them
+    # without an aggregate per job; null while it runs, or when it reported no events (monitoring off).
+    tasks_total = models.PositiveIntegerField(null=True, blank=True)
+    tasks_failed = models.PositiveIntegerField(null=True, blank=True)
+    tasks_lost = models.PositiveIntegerField(null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
 
@@ -238,9 +244,20 @@ class Job(TenantModel):
     def add_log_totals(self, lines: int, nbytes: int) -> None:
         Job.objects.filter(pk=self.pk).update(log_lines=F("log_lines") + lines, log_bytes=F("log_bytes") + nbytes)
 
+    def record_task_counts(self, total: int, failed: int, lost: int) -> None:
+        """Keep the task figures of the ended processes. A job that already ended (cancelled while its processes
+        were being stopped) says so again on its channel, so a client that saw the end reads the figures."""
+        self.record(tasks_total=total, tasks_failed=failed, tasks_lost=lost)
+        if self.current_state() in TERMINAL_STATES:
+            from jobs.events import publish_state
+
+            self.refresh_from_db()
+            publish_state(self)
+
     def record(self, **fields: Any) -> None:
         """Write facts the worker learns along the way (snapshot, runtime, usage) without touching the state."""
-        allowed = {"snapshot_hash", "runtime", "runtime_id", "cpu_seconds", "peak_rss_bytes", "log_complete"}
+        allowed = {"snapshot_hash", "runtime", "runtime_id", "cpu_seconds", "peak_rss_bytes", "log_complete",
+                   "tasks_total", "tasks_failed", "tasks_lost"}  # fmt: skip
         if set(fields) - allowed:
             raise ValueError(f"record() cannot write {sorted(set(fields) - allowed)}")
         Job.objects.filter(pk=self.pk).update(**fields)

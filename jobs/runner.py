@@ -37,6 +37,7 @@ from jobs.models import Job, JobState
 from jobs.results import copy_results_for_log
 from jobs.services import dispatch_queued, scratch_dir
 from jobs.supervisor import HEARTBEAT_SECONDS, Outcome, Supervisor, exit_error, human_bytes
+from monitoring import tasks_query
 from monitoring.ingest import EventIngest
 from monitoring.injection import inject
 from pyrun_web import sandbox
@@ -267,6 +268,7 @@ def _start_and_supervise(
         ingest.close()  # every event is written before the job's end is: a client seeing the end sees them all
         for line in ingest.take_notices():
             log.system(line)
+        job.record_task_counts(**tasks_query.task_counts(job.pk))
     usage = supervisor.usage
     job.record(cpu_seconds=round(usage.cpu_seconds, 3), peak_rss_bytes=usage.peak_rss or None)
     _finish(job, log, outcome, limits, time.monotonic() - started, spec.workdir)

@@ -23,12 +23,28 @@ class JobSerializer(serializers.ModelSerializer):
         "faster than they could be written): the task list and timeline miss them.",
     )
 
+    tasks_total = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Tasks the job ran (Lithops calls, Dask computes), known once its processes ended; null before, "
+        "or when it reported none.",
+    )
+    tasks_failed = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Of those, tasks that raised. A job can succeed with failed tasks."
+    )
+    tasks_lost = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Of those, tasks that had not reported their end when the job's processes ended (cancelled, timed "
+        "out, killed).",
+    )
+
     class Meta:
         model = Job
         fields = ["id", "workspace", "entrypoint", "args", "env_names", "backend", "state", "exit_code", "error",
                   "runtime", "snapshot_hash", "rerun_of", "created_by", "cancel_requested", "created_at", "started_at",
                   "running_at", "finished_at", "duration_seconds", "log_lines", "log_bytes", "cpu_seconds",
-                  "peak_rss_bytes", "task_events_dropped"]  # fmt: skip
+                  "peak_rss_bytes", "task_events_dropped", "tasks_total", "tasks_failed", "tasks_lost"]  # fmt: skip
         read_only_fields = fields
 
     @extend_schema_field(JobErrorSerializer(allow_null=True))

@@ -313,14 +313,15 @@ class EventIngest:
 
     def _end_open_tasks(self) -> None:
         """Every process of the job is gone: a task that started and never reported its end was killed with its
-        process (out of memory, a signal) or stopped with the job. It ends failed now, so no bar runs forever."""
+        process (out of memory, a signal) or stopped with the job. It ends ``lost`` now, so no bar runs forever and
+        it is not counted as a task that raised."""
         now = time.time()
         fields = ("framework", "group", "key", "phase", "lane", "start")
         # Not capped (they go round _take): at most one per stored row, and no bar may run on forever.
         error = TASK_END_NOT_KEPT.format(cap=self.cap) if self.over_cap else TASK_LOST
         for row in running_rows(self.job_id).values(*fields):
             self.waiting.append(
-                {**row, "status": TaskStatus.FAILED, "end": max(now, row["start"]), "error": error, "figures": {}}
+                {**row, "status": TaskStatus.LOST, "end": max(now, row["start"]), "error": error, "figures": {}}
             )
         while self.waiting:
             self.flush()

@@ -27,6 +27,10 @@ class TaskStatus(models.TextChoices):
     RUNNING = "running"  # started; a later event of the same key and phase ends it
     FINISHED = "finished"
     FAILED = "failed"
+    # Never reported by a job: the runner ends with it a task that had not reported its end when the job's processes
+    # ended (the job was cancelled or timed out, or its process was killed), so it is told apart from a task that
+    # raised.
+    LOST = "lost"
 
 
 class TaskEvent(models.Model):

@@ -79,6 +79,7 @@ class StatusCountsSerializer(serializers.Serializer):
     running = serializers.IntegerField()
     finished = serializers.IntegerField()
     failed = serializers.IntegerField()
+    lost = serializers.IntegerField(help_text="Tasks that had not reported their end when the job's processes ended.")
 
 
 class GroupMetricsSerializer(StatusCountsSerializer):
@@ -101,7 +102,7 @@ class TimelineBarSerializer(serializers.Serializer):
     start = serializers.FloatField()
     end = serializers.FloatField(help_text="A running task ends at `now`.")
     count = serializers.IntegerField(help_text="Tasks merged into this bar (1: the bar is that task).")
-    status = serializers.CharField(help_text="The most notable status of its tasks: failed, running, finished.")
+    status = serializers.CharField(help_text="The most notable status of its tasks: failed, lost, running, finished.")
     statuses = serializers.DictField(child=serializers.IntegerField(), help_text="Its tasks by status.")
     key = serializers.CharField(allow_null=True, help_text="The task's key when `count` is 1.")
     group = serializers.CharField(allow_null=True)

@@ -77,3 +77,17 @@ def open_end(finished_at: datetime | None, now: datetime | None = None) -> float
     with it), else now."""
     moment = finished_at or now or timezone.now()
     return moment.timestamp()
+
+
+def task_counts(job_id: int) -> dict[str, int]:
+    """The job's tasks (task and compute phases) and how many of them failed or were lost: one aggregate, read once
+    when the job's events are all written (the jobs app keeps the figures on the job for its lists)."""
+    return (
+        current_rows(job_id)
+        .filter(phase__in=PRIMARY_PHASES)
+        .aggregate(
+            total=Count("id"),
+            failed=Count("id", filter=Q(status=TaskStatus.FAILED)),
+            lost=Count("id", filter=Q(status=TaskStatus.LOST)),
+        )
+    )

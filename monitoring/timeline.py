@@ -36,7 +36,9 @@ MIN_SPAN = 1e-3  # seconds: a window of one instant still has a width
 MIN_BAR_PX = 3  # narrower, a bar shows no gap or border between it and its neighbour: thin tasks are merged
 
 # A merged bar takes the colour of its most notable task.
-_NOTABLE = {TaskStatus.FAILED.value: 0, TaskStatus.RUNNING.value: 1, TaskStatus.FINISHED.value: 2}
+_NOTABLE = {
+    TaskStatus.FAILED.value: 0, TaskStatus.LOST.value: 1, TaskStatus.RUNNING.value: 2, TaskStatus.FINISHED.value: 3
+}  # fmt: skip
 
 
 def lane_order(lane: str) -> list[tuple[int, Any]]:
@@ -111,9 +113,8 @@ def _default_window(job_id: int, began_at: datetime, running: list[tuple], drawn
 
 
 def _groups(job_id: int, running: list[tuple], counted: Counter) -> list[dict[str, Any]]:
-    statuses = {
-        status.value: Count("id", filter=Q(status=status)) for status in (TaskStatus.FINISHED, TaskStatus.FAILED)
-    }
+    ended_statuses = (TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.LOST)
+    statuses = {status.value: Count("id", filter=Q(status=status)) for status in ended_statuses}
     ended = (
         ended_rows(job_id)
         .filter(phase__in=PRIMARY_PHASES)
@@ -126,7 +127,7 @@ def _groups(job_id: int, running: list[tuple], counted: Counter) -> list[dict[st
         if phase not in PRIMARY_PHASES:
             continue
         entry = groups.setdefault(group, {"group": group, "framework": framework, "tasks": 0, "start": start,
-                                          "end": None, "finished": 0, "failed": 0, "running": 0})  # fmt: skip
+                                          "end": None, "running": 0, **dict.fromkeys(statuses, 0)})  # fmt: skip
         entry["tasks"] += 1
         entry["running"] += 1
         entry["start"] = min(entry["start"], start)

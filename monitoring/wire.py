@@ -37,7 +37,7 @@ MAX_ERROR_CHARS = 4000
 
 _FRAMEWORKS = frozenset(Framework.values)
 _PHASES = frozenset(Phase.values)
-_STATUSES = frozenset(TaskStatus.values)
+_STATUSES = frozenset(TaskStatus.values) - {TaskStatus.LOST.value}  # only the runner decides a task is lost
 RUNNING = TaskStatus.RUNNING.value
 
 

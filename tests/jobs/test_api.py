@@ -143,6 +143,32 @@ class TestJobsApi(TenantTest):
         assert self.api("outsider").get(f"/api/v1/jobs/{b.pk}/").status_code == 404
         assert self.api("outsider").get("/api/v1/jobs/").json()["results"] == []
 
+    def test_runs_with_failed_tasks_are_listed_with_their_counts_and_filtered(self):
+        workspace = make_workspace(self.t)
+        clean = make_job(self.t, workspace, state=JobState.SUCCEEDED, exit_code=0)
+        clean.record_task_counts(total=6, failed=0, lost=0)
+        flawed = make_job(self.t, workspace, state=JobState.SUCCEEDED, exit_code=0)
+        flawed.record_task_counts(total=6, failed=2, lost=0)
+        make_job(self.t, workspace)  # still queued: its counts are unknown
+        listed = self.api("viewer").get("/api/v1/jobs/").json()["results"]
+        counts = {j["id"]: (j["state"], j["tasks_total"], j["tasks_failed"], j["tasks_lost"]) for j in listed}
+        # A run whose script succeeded stays succeeded: the failed tasks are counted beside the state.
+        assert counts[flawed.pk] == ("succeeded", 6, 2, 0)
+        assert counts[clean.pk] == ("succeeded", 6, 0, 0)
+        with_failures = self.api("viewer").get("/api/v1/jobs/", {"tasks_failed__gt": 0}).json()["results"]
+        assert [j["id"] for j in with_failures] == [flawed.pk]
+        assert self.api("outsider").get("/api/v1/jobs/", {"tasks_failed__gt": 0}).json()["results"] == []
+
+    def test_task_counts_recorded_after_a_cancel_are_said_again_on_the_jobs_channel(self, monkeypatch):
+        from jobs import events
+
+        job = make_job(self.t)
+        job.cancel()
+        said: list[dict] = []
+        monkeypatch.setattr(events, "publish_state", lambda j: said.append(events.state_message(j)))
+        job.record_task_counts(total=4, failed=0, lost=3)
+        assert [(m["state"], m["tasks_total"], m["tasks_lost"]) for m in said] == [("cancelled", 4, 3)]
+
     def test_logs_page_through_chunks_and_say_when_complete(self):
         job = make_job(self.t, state=JobState.RUNNING)
         LogChunk.objects.bulk_create(

@@ -77,6 +77,16 @@ class TestIngest(TenantTest):
         assert list(TaskEvent.objects.filter(job=job).values_list("key", flat=True)) == ["good-1", "good-2"]
         assert ingest.rejected == 4
 
+    def test_a_job_cannot_report_a_task_lost(self, job):
+        # Only the runner decides a task is lost (the job ended under it): a script could otherwise hide a failure.
+        ingest = EventIngest(job.pk).start()
+        try:
+            send(ingest.path, line(event("sly", 1.0, 2.0, status="lost"), event("fine", 1.0, 2.0)))
+        finally:
+            ingest.close()
+        assert list(TaskEvent.objects.filter(job=job).values_list("key", "status")) == [("fine", "finished")]
+        assert ingest.rejected == 1
+
     def test_a_line_over_the_size_limit_is_dropped_whole(self, job, monkeypatch):
         monkeypatch.setattr("monitoring.ingest.MAX_LINE_BYTES", 1000)
         ingest = EventIngest(job.pk).start()
@@ -94,7 +104,7 @@ class TestIngest(TenantTest):
         assert TaskEvent.objects.filter(job=job).count() == 2000
         assert not ingest.path.exists()
 
-    def test_a_task_that_never_reported_its_end_ends_failed_with_the_job(self, job):
+    def test_a_task_that_never_reported_its_end_ends_lost_with_the_job(self, job):
         ingest = EventIngest(job.pk).start()
         started = time.time() - 5
         send(
@@ -109,7 +119,8 @@ class TestIngest(TenantTest):
         ends = {e.key: e for e in TaskEvent.objects.filter(job=job).exclude(status="running")}
         assert set(ends) == {"killed", "done"}
         lost = ends["killed"]
-        assert (lost.status, lost.lane, lost.start) == ("failed", "pid 7", started)
+        # Lost, not failed: it did not raise, the job's end (a cancel, a kill) stopped it.
+        assert (lost.status, lost.lane, lost.start) == ("lost", "pid 7", started)
         assert lost.end >= started + 5 and "did not report its end" in lost.error
         assert ends["done"].status == "finished"
         assert [e.seq for e in TaskEvent.objects.filter(job=job)] == [1, 2, 3, 4]

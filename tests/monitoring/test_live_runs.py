@@ -90,6 +90,25 @@ class TestMonitoredRuns(TenantTest):
         failed = [e for e in events if e.status == "failed"]
         assert len(failed) == 1 and "ZeroDivisionError" in failed[0].error
         assert sum(e.status == "finished" for e in events) == 2
+        assert (job["tasks_total"], job["tasks_failed"], job["tasks_lost"]) == (3, 1, 0)
+
+    def test_tasks_stopped_by_cancel_are_lost_not_failed(self, jobs_worker):
+        workspace = make_workspace(self.t, {"slow.py": SLOW_MAP.replace("1.5", "60")}, template="lithops")
+        client = self.api("member")
+        job_id = start_run(client, workspace.pk, "slow.py")["id"]
+        deadline = time.monotonic() + 120
+        while not TaskEvent.objects.filter(job_id=job_id, status="running").exists():
+            assert time.monotonic() < deadline, "no task started"
+            time.sleep(0.2)
+        assert client.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 200
+        deadline = time.monotonic() + 60
+        while (job := client.get(f"/api/v1/jobs/{job_id}/").json())["tasks_total"] is None:
+            assert time.monotonic() < deadline, "the task counts never came"
+            time.sleep(0.2)
+        assert job["state"] == "cancelled"
+        assert job["tasks_failed"] == 0 and job["tasks_lost"] == job["tasks_total"] >= 1
+        rows = client.get(f"/api/v1/jobs/{job_id}/tasks/").json()["results"]
+        assert rows and {row["status"] for row in rows} == {"lost"}
 
     def test_a_dask_run_of_a_thousand_tasks_yields_a_thousand_compute_events(self, jobs_worker):
         workspace = make_workspace(self.t, {"many.py": DASK_THOUSAND}, template="dask")

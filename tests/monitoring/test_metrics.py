@@ -37,7 +37,7 @@ class TestTaskMetrics(TenantTest):
         body = self.get()
         # 13 task/compute tasks (the transfer is part of inc-1), though 25 rows were written.
         assert body["tasks"] == 13
-        assert body["statuses"] == {"running": 1, "finished": 11, "failed": 1}
+        assert body["statuses"] == {"running": 1, "finished": 11, "failed": 1, "lost": 0}
 
     def test_durations_of_finished_tasks(self):
         # Ten tasks of 1 s and one of 10 s; p95 interpolates between ranks 9 and 10: 1 + 0.5 * 9.
@@ -62,7 +62,7 @@ class TestTaskMetrics(TenantTest):
     def test_groups(self):
         groups = {g["group"]: g for g in self.get()["groups"]}
         assert groups["ex/M000"] == {"group": "ex/M000", "framework": "lithops", "tasks": 12, "running": 1,
-                                     "finished": 10, "failed": 1, "start": T0, "end": T0 + 10}  # fmt: skip
+                                     "finished": 10, "failed": 1, "lost": 0, "start": T0, "end": T0 + 10}  # fmt: skip
         assert groups["inc"]["tasks"] == 1 and groups["inc"]["finished"] == 1
 
     def test_a_task_still_running_overlaps_until_now(self):
