@@ -90,10 +90,15 @@ function Figures({ figures, limit }: { figures: Record<string, unknown> | null; 
   );
 }
 
+/** What the tasks without an end are: running, or lost once the job has ended (its bars are drawn lost). */
+function openLabel(info: BarInfo): string {
+  return info.status === "lost" ? "lost" : "running";
+}
+
 function summary(info: BarInfo): string {
   if (info.count > 1) {
     const { running, finished, failed } = info.statuses;
-    return `${info.count} tasks: ${finished} finished, ${failed} failed, ${running} running`;
+    return `${info.count} tasks: ${finished} finished, ${failed} failed, ${running} ${openLabel(info)}`;
   }
   return `${info.key ?? "task"} · ${info.status} · ${formatDuration(info.end - info.start)}`;
 }
@@ -109,7 +114,8 @@ function Tooltip({ info, box }: { info: BarInfo; box: HTMLElement | null }) {
         <>
           <strong>{info.count} tasks</strong> <span style={styles.muted}>(zoom in or click to see them)</span>
           <div>
-            {info.statuses.finished} finished · {info.statuses.failed} failed · {info.statuses.running} running
+            {info.statuses.finished} finished · {info.statuses.failed} failed · {info.statuses.running}{" "}
+            {openLabel(info)}
           </div>
           <div style={styles.muted}>
             {info.row} · {formatDuration(info.end - info.start)}
@@ -298,7 +304,8 @@ export function GanttChart(props: GanttChartProps) {
             {new Date(selected.start * 1000).toLocaleTimeString()}
           </div>
           {detail === "loading" ? <div style={styles.muted}>Loading…</div> : null}
-          {error ? <pre style={styles.pre}>{error}</pre> : null}
+          {/* A lost task did not raise: why it has no end is said in the muted colour, not as an error. */}
+          {error ? <pre style={selected.status === "lost" ? { ...styles.pre, ...styles.muted } : styles.pre}>{error}</pre> : null}
           {output ? (
             <section aria-label="Task output">
               <div style={{ ...styles.muted, marginTop: 6 }}>Output</div>

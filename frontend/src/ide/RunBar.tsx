@@ -1,6 +1,7 @@
 import type { Job } from "../api/types";
 import { useBackendNames } from "../api/queries";
 import { ACTIVE_STATES } from "../api/types";
+import { TaskWarningBadge } from "./TaskCounts";
 import { RunOptions } from "./RunOptions";
 import type { RunOptionsState } from "./runOptions";
 
@@ -63,7 +64,8 @@ export function RunBar(props: RunBarProps) {
       )}
       {job && (
         <span aria-live="polite">
-          Run #{job.id}: <span className={`state state-${job.state}`} data-testid="current-state">{job.state}</span>
+          Run #{job.id}: <span className={`state state-${job.state}`} data-testid="current-state">{job.state}</span>{" "}
+          <TaskWarningBadge job={job} />
         </span>
       )}
     </div>

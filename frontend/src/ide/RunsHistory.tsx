@@ -1,7 +1,11 @@
-import type { Job } from "../api/types";
+import { useState } from "react";
+import type { Job, JobState } from "../api/types";
 import { ACTIVE_STATES } from "../api/types";
 import { formatDuration, formatTime } from "../app";
 import { ACTIONS, DataTable, type Column } from "../components";
+import { TaskWarningBadge, taskCountsText } from "./TaskCounts";
+
+const STATES: JobState[] = ["queued", "preparing", "running", "succeeded", "failed", "cancelled", "timed_out"];
 
 export interface RunsHistoryProps {
   jobs: Job[]; // the newest runs, newest first: the first pages of the workspace's history
@@ -18,6 +22,12 @@ export interface RunsHistoryProps {
 export function RunsHistory(props: RunsHistoryProps) {
   const { jobs, total, onLoadOlder, selectedId, readOnly, onOpen, onRerun, onCancel, onRefresh } = props;
   const older = Math.max(total - jobs.length, 0);
+  // Filters over the runs loaded so far (older pages come with "Load older runs").
+  const [state, setState] = useState<JobState | "">("");
+  const [withFailures, setWithFailures] = useState(false);
+  const shown = jobs.filter(
+    (job) => (!state || job.state === state) && (!withFailures || (job.tasks_failed ?? 0) + (job.tasks_lost ?? 0) > 0),
+  );
   const columns: Column<Job>[] = [
     {
       header: "Run",
@@ -28,7 +38,16 @@ export function RunsHistory(props: RunsHistoryProps) {
         </>
       ),
     },
-    { header: "State", cell: (job) => job.state, className: (job) => `state state-${job.state}` },
+    {
+      header: "State",
+      cell: (job) => (
+        <>
+          <span className={`state state-${job.state}`}>{job.state}</span> <TaskWarningBadge job={job} />
+        </>
+      ),
+    },
+    { header: "Tasks", cell: taskCountsText, className: "mono" },
+    { header: "Exit", cell: (job) => (job.exit_code === null ? "–" : String(job.exit_code)), className: "mono" },
     { header: "Entrypoint", cell: (job) => job.entrypoint, className: "mono" },
     { header: "Backend", cell: (job) => job.backend },
     { header: "Duration", cell: (job) => formatDuration(job.duration_seconds) },
@@ -64,6 +83,20 @@ export function RunsHistory(props: RunsHistoryProps) {
     <div>
       <div className="output-bar">
         <span>{older ? `${jobs.length} of ${total} runs` : `${jobs.length} runs`}</span>
+        <label>
+          State{" "}
+          <select aria-label="Filter by state" value={state} onChange={(e) => setState(e.target.value as JobState | "")}>
+            <option value="">all</option>
+            {STATES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <input type="checkbox" checked={withFailures} onChange={(e) => setWithFailures(e.target.checked)} /> with
+          failed or lost tasks
+        </label>
+        {shown.length !== jobs.length && <span className="muted">{shown.length} shown</span>}
         <span className="spacer" />
         <button onClick={onRefresh}>Refresh</button>
       </div>
@@ -71,7 +104,7 @@ export function RunsHistory(props: RunsHistoryProps) {
         aria-label="Runs history"
         data-testid="runs-history"
         columns={columns}
-        rows={jobs}
+        rows={shown}
         rowKey={(job) => job.id}
         rowProps={(job) => ({
           "data-job": job.id,

@@ -1,0 +1,176 @@
+"""A run's status is honest, in Debian's Chromium against the real server and a real Celery worker: a run whose
+script succeeded while some of its tasks failed says how many in a warning badge (toolbar and Runs table, with task
+counts, exit code and filters), tasks stopped by Cancel are "lost" (not "failed"), and the Entrypoint menu and the
+Run request agree after the chosen file is deleted, while the chosen Backend survives a reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e import test_ide_panels as panels
+from tests.e2e.test_ide_panels import api_client, in_thread, open_ide, put_file, run_state
+from workspaces.services import create_workspace
+
+# That module's fixtures, shared rather than copied: one live server for the module, the owner and their token,
+# a workspace from the python template, the logged-in page that fails on any console error, screenshots.
+_module_server = panels._module_server
+live_server_url = panels.live_server_url
+tenant = panels.tenant
+workspace = panels.workspace
+page_errors = panels.page_errors
+page = panels.page
+shot = panels.shot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# Six tasks, two raise; the script reads the results without raising, so it exits 0 and the run "succeeded".
+SOME_FAIL = """\
+import lithops
+
+
+def check(x):
+    if x in (2, 4):
+        raise ValueError(f"bad input {x}")
+    return x
+
+
+executor = lithops.FunctionExecutor()
+futures = executor.map(check, range(6))
+executor.wait(futures, throw_except=False)
+print("all calls ended")
+"""
+
+# Two tasks that sleep far longer than the test: Cancel stops them.
+SLEEPERS = """\
+import time
+import lithops
+
+
+def nap(x):
+    time.sleep(600)
+    return x
+
+
+executor = lithops.FunctionExecutor()
+executor.get_result(executor.map(nap, range(2)))
+"""
+
+
+def panel_tab(page, name: str):
+    return page.get_by_role("tablist", name="Panels").get_by_role("tab", name=re.compile(f"^{name}"))
+
+
+def test_a_run_with_failed_tasks_warns_in_the_toolbar_and_the_runs_table(
+    tenant, live_server_url, jobs_worker, frontend_dist, page, shot
+):
+    org, user, key = tenant
+    lithops = in_thread(create_workspace, org=org, user=user, name="some fail", template="lithops")
+    put_file(live_server_url, key, lithops.id, "some_fail.py", SOME_FAIL)
+    open_ide(page, live_server_url, lithops.id, first_file="example.py")
+    page.get_by_label("Entrypoint").select_option("some_fail.py")
+    page.get_by_role("button", name="▶ Run").click()
+    output = page.get_by_role("log", name=re.compile("Output of run"))
+    expect(output).to_contain_text("all calls ended", timeout=180_000)
+    # The script succeeded, and the toolbar says so, with the failed tasks beside it rather than hidden.
+    expect(run_state(page)).to_have_text("succeeded")
+    toolbar = page.get_by_role("toolbar", name="Run")
+    expect(toolbar.get_by_test_id("task-warning")).to_have_text("⚠ 2 of 6 tasks failed")
+    shot("toolbar-warning")
+
+    panel_tab(page, "Runs").click()
+    history = page.get_by_test_id("runs-history")
+    row = history.locator("tbody tr").first
+    expect(row.get_by_test_id("task-warning")).to_have_text("⚠ 2 of 6 tasks failed")
+    expect(row).to_contain_text("4 ok · 2 failed · 0 lost")
+    cells = row.locator("td").all_inner_texts()
+    headers = history.locator("thead th").all_inner_texts()
+    assert cells[headers.index("Exit")] == "0"
+    # Filters: with failed tasks keeps it; the "failed" state does not (the run succeeded).
+    page.get_by_label("with failed or lost tasks").check()
+    expect(history.locator("tbody tr")).to_have_count(1)
+    page.get_by_label("Filter by state").select_option("failed")
+    expect(history.locator("tbody tr")).to_have_count(0)
+    page.get_by_label("Filter by state").select_option("succeeded")
+    expect(history.locator("tbody tr")).to_have_count(1)
+    shot("runs-table")
+
+
+def test_tasks_stopped_by_cancel_are_lost(tenant, live_server_url, jobs_worker, frontend_dist, page, shot):
+    org, user, key = tenant
+    lithops = in_thread(create_workspace, org=org, user=user, name="sleepers", template="lithops")
+    put_file(live_server_url, key, lithops.id, "sleepers.py", SLEEPERS)
+    open_ide(page, live_server_url, lithops.id, first_file="example.py")
+    page.get_by_label("Entrypoint").select_option("sleepers.py")
+    page.get_by_role("button", name="▶ Run").click()
+    panel_tab(page, "Gantt").click()
+    chart = page.get_by_test_id("gantt")
+    # Both tasks are running (their bars drawn) before the cancel.
+    expect(chart).to_have_attribute("data-bars", "2", timeout=180_000)
+    page.get_by_role("button", name="■ Cancel").click()
+    expect(run_state(page)).to_have_text("cancelled")
+    toolbar = page.get_by_role("toolbar", name="Run")
+    expect(toolbar.get_by_test_id("task-warning")).to_have_text("⚠ 2 of 2 tasks lost", timeout=60_000)
+
+    # The Gantt's task details say "lost", in the legend's "lost (job ended)" colour, not a red "failed".
+    page.get_by_role("img", name=re.compile("Gantt chart of the job")).focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    details = page.get_by_role("region", name="Task details")
+    expect(details).to_contain_text("lost")
+    expect(details).not_to_contain_text("failed")
+    # The bars are drawn in the theme's --cancelled colour (the legend's "lost (job ended)").
+    page.wait_for_function(
+        """() => {
+            const [r, g, b] = getComputedStyle(document.documentElement).getPropertyValue('--cancelled').trim()
+                .match(/[0-9a-f]{2}/gi).map(h => parseInt(h, 16));
+            let n = 0;
+            for (const canvas of document.querySelectorAll('[data-testid=gantt] canvas')) {
+                if (!canvas.width || !canvas.height) continue;
+                const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+                for (let i = 0; i < data.length; i += 4)
+                    if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 30) n++;
+            }
+            return n > 200;
+        }""",
+        timeout=30_000,
+    )
+    shot("gantt-lost")
+
+    panel_tab(page, "Runs").click()
+    row = page.get_by_test_id("runs-history").locator("tbody tr").first
+    expect(row).to_contain_text("0 ok · 0 failed · 2 lost")
+
+
+def test_entrypoint_menu_and_run_agree_after_a_delete_and_the_backend_survives_a_reload(
+    tenant, workspace, live_server_url, jobs_worker, frontend_dist, page, shot
+):
+    _, _, key = tenant
+    put_file(live_server_url, key, workspace.id, "other.py", "print('other')\n")
+    open_ide(page, live_server_url, workspace.id)
+    entrypoint = page.get_by_label("Entrypoint")
+    backend = page.get_by_label("Backend")
+    entrypoint.select_option("other.py")
+    options = [o for o in backend.locator("option").evaluate_all("os => os.map(o => o.value)") if o]
+    chosen = next(o for o in options if o != "lithops-localhost")
+    backend.select_option(chosen)
+
+    # The chosen entrypoint is deleted (here by another client): the menu falls back to a file that exists ...
+    with api_client(live_server_url, key) as client:
+        assert client.delete(f"workspaces/{workspace.id}/files/other.py").status_code == 204
+    page.get_by_title("Reload the file list").click()
+    expect(entrypoint).to_have_value("main.py")
+    # ... and Run sends what the menu shows.
+    runs_url = f"/workspaces/{workspace.id}/runs/"
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith(runs_url)) as sent:
+        page.get_by_role("button", name="▶ Run").click()
+    body = sent.value.post_data_json
+    assert (body["entrypoint"], body["backend"]) == ("main.py", chosen)
+    shot("after-delete")
+
+    page.reload()
+    page.get_by_role("tab", name=re.compile("main.py")).wait_for()
+    expect(page.get_by_label("Backend")).to_have_value(chosen)
+    expect(page.get_by_label("Entrypoint")).to_have_value("main.py")
