@@ -82,7 +82,9 @@ def test_run_options_reach_the_script_and_the_terminal_pip_is_the_runtime(
 
     # After a reload: the arguments and the name are remembered, the value is not (it was in page memory only).
     page.reload()
-    page.get_by_role("toolbar", name="Run").get_by_role("button", name=re.compile(r"^Options")).click()
+    options = page.get_by_role("toolbar", name="Run").get_by_role("button", name=re.compile(r"^Options"))
+    expect(options).to_have_text("Options (3) · 1 not set")
+    options.click()
     dialog = page.get_by_role("dialog", name="Run options")
     expect(dialog.get_by_label("Arguments", exact=True)).to_have_value("--name \"Ada Lovelace\" 'it''s'")
     expect(dialog.locator('tr[data-name="API_TOKEN"]')).to_contain_text("not set")

@@ -107,5 +107,7 @@ it("remembers arguments and names per entrypoint; a value without this page's me
   expect(latest.args).toBe("--fast");
   await click(container.querySelector('button[aria-haspopup="dialog"]'));
   expect(container.querySelector('tr[data-name="FROM_LAST_VISIT"]')!.textContent).toContain("not set");
+  expect(container.querySelector('button[aria-haspopup="dialog"]')!.textContent).toBe("Options (1) · 1 not set");
+  expect(latest.unset).toEqual(["FROM_LAST_VISIT"]);
   expect(latest.request()).toEqual({ args: ["--fast"], env: {} }); // not sent without a value
 });

@@ -39,6 +39,12 @@ export function RunOptions({ options, entrypoint, disabled }: RunOptionsProps) {
         title="Arguments and environment variables of this entrypoint's runs"
       >
         Options{options.count ? ` (${options.count})` : ""}
+        {options.unset.length > 0 && (
+          <span className="fail" title={`No value in this page, not sent: ${options.unset.join(", ")}`}>
+            {" "}
+            · {options.unset.length} not set
+          </span>
+        )}
       </button>
       {open && <Popover options={options} entrypoint={entrypoint} />}
     </div>

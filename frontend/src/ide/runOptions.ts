@@ -125,6 +125,8 @@ export interface RunOptionsState {
   request: () => { args: string[]; env: Record<string, string> };
   /** How many arguments and variables Run sends (for the button's badge). */
   count: number;
+  /** Remembered names without a value in this page (a reload forgets values): Run does not send them. */
+  unset: string[];
 }
 
 export function useRunOptions(workspaceId: number, entrypoint: string): RunOptionsState {
@@ -185,5 +187,6 @@ export function useRunOptions(workspaceId: number, entrypoint: string): RunOptio
     remove,
     request,
     count: argCount + saved.names.filter((name) => own.has(name)).length,
+    unset: saved.names.filter((name) => !own.has(name)),
   };
 }

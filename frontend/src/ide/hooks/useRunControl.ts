@@ -36,6 +36,9 @@ export function useRunControl(workspaceId: number, options: RunControlOptions) {
       notify(`Run options: the arguments do not split: ${(e as Error).message}`, { kind: "fail" });
       return;
     }
+    if (runOptions.unset.length) {
+      notify(`Not sent, no value since the page was loaded (Options): ${runOptions.unset.join(", ")}`);
+    }
     setBusy(true);
     try {
       if (!(await saveAll())) return;
