@@ -22,7 +22,7 @@ from bench.harness import BenchEnv, Result
 # its median needs more runs for a 5 % target to be told from noise; the quick run says "inconclusive" when its few
 # runs cannot tell.
 ROUNDS = (3, 7)
-LITHOPS_ROUNDS = (5, 15)
+LITHOPS_ROUNDS = (3, 15)
 RATIO_TARGET = 1.05
 DASK_TASKS = 10_000
 LITHOPS_TASKS = 1_000
