@@ -16,6 +16,7 @@ MAX_LOG_BYTES = 64 * 1024**2  # a job printing without end must not fill the dat
 STDERR_TAIL_CHARS = 8 * 1024
 
 STDOUT, STDERR, SYSTEM = LogChunk.Stream.STDOUT, LogChunk.Stream.STDERR, LogChunk.Stream.SYSTEM
+TASK = LogChunk.Stream.TASK
 
 
 class JobLog(LogWriter[LogChunk]):

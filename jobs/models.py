@@ -274,6 +274,7 @@ class LogChunk(LogEntry):
         STDOUT = "stdout"
         STDERR = "stderr"
         SYSTEM = "system"  # platform messages (snapshot, runtime build progress, limits hit)
+        TASK = "task"  # what a task printed, each line prefixed with the task (monitoring.task_output)
 
     owner_field = "job"
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_chunks")

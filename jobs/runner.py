@@ -32,7 +32,7 @@ from typing import Any
 
 from jobs.backends.base import LaunchPlan
 from jobs.disk import DiskQuota
-from jobs.joblog import JobLog, runtime_path_names
+from jobs.joblog import TASK, JobLog, runtime_path_names
 from jobs.models import Job, JobState
 from jobs.results import copy_results_for_log
 from jobs.services import dispatch_queued, scratch_dir
@@ -268,6 +268,8 @@ def _start_and_supervise(
         ingest.close()  # every event is written before the job's end is: a client seeing the end sees them all
         for line in ingest.take_notices():
             log.system(line)
+        for text in ingest.outputs.take_lines():
+            log.write(TASK, text)
         job.record_task_counts(**tasks_query.task_counts(job.pk))
     usage = supervisor.usage
     job.record(cpu_seconds=round(usage.cpu_seconds, 3), peak_rss_bytes=usage.peak_rss or None)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from jobs.disk import DiskQuota
-from jobs.joblog import FLUSH_BYTES, STDERR, STDOUT, JobLog
+from jobs.joblog import FLUSH_BYTES, STDERR, STDOUT, TASK, JobLog
 from jobs.models import Job, JobState
 from monitoring import live as monitoring_live
 from monitoring.ingest import EventIngest
@@ -129,6 +129,8 @@ class Supervisor:
                 self.ingest.check()  # the events are written by the ingest's own thread
                 for line in self.ingest.take_notices():  # e.g. the cap on task events was reached
                     self.log.system(line)
+                for text in self.ingest.outputs.take_lines():  # what its tasks printed
+                    self.log.write(TASK, text)
             if exited_at is None and _has_exited(self.process.pid):
                 exited_at = now
                 self.outcome.process_limit_hit = _pids_limit_hits(self.process) > 0

@@ -35,8 +35,9 @@ from django.db.models import F, Max
 from monitoring import live
 from monitoring.lanes import SlotPacker
 from monitoring.models import TaskEvent, TaskStatus
+from monitoring.task_output import TaskOutputs
 from monitoring.tasks_query import running_rows
-from monitoring.wire import MAX_LINE_BYTES, Event, parse_line
+from monitoring.wire import MAX_LINE_BYTES, OUTPUT_LINE_PREFIX, Event, parse_line
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class EventIngest:
         self.accepted = self.next_seq - 1  # the job's events stored or queued
         self.over_cap = 0
         self._notices: deque[str] = deque()  # lines for the job's log, taken by the thread that writes it
+        self.outputs = TaskOutputs(job_id)  # what its tasks printed (the log's lines: outputs.take_lines)
         self._recorded_dropped = 0  # what this ingest has added to Job.task_events_dropped
         self._recorded_at = 0.0
         self._selector = selectors.DefaultSelector()
@@ -200,6 +202,11 @@ class EventIngest:
         connection.sock.close()
 
     def _take(self, line: bytes) -> None:
+        if line.startswith(OUTPUT_LINE_PREFIX):  # a task's output: rare, kept off the events' path
+            if not self.outputs.take(line):
+                self.rejected += 1
+            self._arrived.set()
+            return
         events, rejected = parse_line(line)
         self.rejected += rejected
         if not events:
@@ -285,6 +292,8 @@ class EventIngest:
     def flush(self) -> int:
         """Write and publish every waiting event; how many were written."""
         self._record_dropped()
+        if self.outputs.waiting:  # first: a task's output is stored by the time its end is
+            self.outputs.write()
         taken: list[Event] = []
         self.first_waiting_at = None
         # popleft is atomic: the reader thread may append meanwhile, those wait for the next flush.
@@ -365,6 +374,7 @@ class EventIngest:
             self.check()
             while self.waiting:
                 self.flush()
+            self.outputs.write()
             self._end_open_tasks()
             self._record_dropped(now=True)
         finally:

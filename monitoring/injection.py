@@ -9,12 +9,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
 from monitoring.ingest import EventIngest
 from monitoring.wire import SOCKET_ENV
 
 AGENT_DIR = Path(__file__).resolve().parent / "agent"
 # Named in DASK_DISTRIBUTED__{SCHEDULER,WORKER}__PRELOAD, so a LocalCluster made by the script loads it.
 DASK_PRELOAD_MODULES = ("pyrun_agent.dask_preload",)
+OUTPUT_BYTES_ENV = "PYRUN_AGENT_OUTPUT_BYTES"  # pyrun_agent.lithops_hooks.OUTPUT_ENV
 
 
 def dask_preload_env(modules: Sequence[str] = DASK_PRELOAD_MODULES) -> dict[str, str]:
@@ -41,5 +44,7 @@ def inject(ingest: EventIngest | None) -> Injection:
     rw_binds: list[Path] = []
     if ingest is not None:
         env[SOCKET_ENV] = str(ingest.path)
+        # The agent reads no more of a task's log than this (the ingest cuts again: the job is not trusted).
+        env[OUTPUT_BYTES_ENV] = str(settings.PYRUN_TASK_OUTPUT_BYTES)
         rw_binds.append(ingest.directory)
     return Injection(env=env, ro_binds=[AGENT_DIR], rw_binds=rw_binds)

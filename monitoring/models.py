@@ -63,6 +63,22 @@ class TaskEvent(models.Model):
         return f"job {self.job_id} #{self.seq} {self.key} {self.phase} {self.status}"
 
 
+class TaskOutput(models.Model):
+    """What one task printed (its stdout and stderr, as its framework captured them), cut at
+    ``PYRUN_TASK_OUTPUT_BYTES`` with a visible marker. A table of its own rather than a column of ``TaskEvent``:
+    event rows are written 50k a second and most tasks print nothing, so output never rides on an event."""
+
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="task_outputs")
+    key = models.CharField(max_length=300)  # the task's ``TaskEvent.key``
+    text = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "key"], name="one_output_per_task")]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} output of {self.key}"
+
+
 class ResourceSample(models.Model):
     """The job's process tree at one moment (every second while it runs). Byte counters are cumulative
     since the job started; rates are differences of consecutive samples."""

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from monitoring.models import ResourceSample, TaskEvent
+from monitoring.models import ResourceSample, TaskEvent, TaskOutput
 
 BATCH = 20_000
 
@@ -22,11 +22,12 @@ def prune(days: int | None = None) -> dict[str, int]:
     everything); returns how many rows of each went."""
     days = settings.PYRUN_MONITORING_RETENTION_DAYS if days is None else days
     if days <= 0:
-        return {"task_events": 0, "samples": 0}
+        return {"task_events": 0, "samples": 0, "task_outputs": 0}
     cutoff = timezone.now() - timedelta(days=days)
     return {
         "task_events": _delete_in_batches(TaskEvent, cutoff),
         "samples": _delete_in_batches(ResourceSample, cutoff),
+        "task_outputs": _delete_in_batches(TaskOutput, cutoff),
     }
 
 

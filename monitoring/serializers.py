@@ -33,11 +33,17 @@ class TaskQuerySerializer(serializers.Serializer):
 
 class TaskEventSerializer(serializers.ModelSerializer):
     duration = serializers.FloatField(read_only=True, allow_null=True, help_text="Seconds; null while running.")
+    output = serializers.CharField(
+        read_only=True,
+        help_text="What the task printed (stdout and stderr as written; a failed Lithops call's traceback "
+        "included), once it ended; at most `PYRUN_TASK_OUTPUT_BYTES` (64 KiB by default), then cut with a last "
+        "line `… [output cut at N KiB]`. Empty when it printed nothing (Dask tasks: always).",
+    )
 
     class Meta:
         model = TaskEvent
         fields = ["seq", "framework", "group", "key", "phase", "status", "lane", "start", "end", "duration", "error",
-                  "figures"]  # fmt: skip
+                  "figures", "output"]  # fmt: skip
         read_only_fields = fields
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from monitoring.models import Phase, TaskEvent, TaskStatus
+from monitoring.models import Phase, TaskEvent, TaskOutput, TaskStatus
 
 # The phases that are a whole task (a Lithops call, a Dask compute); transfers and disk phases only add bars.
 PRIMARY_PHASES = (Phase.TASK.value, Phase.COMPUTE.value)
@@ -68,7 +69,11 @@ def task_events(job_id: int, filters: dict[str, Any]) -> QuerySet[TaskEvent]:
     queryset = queryset.filter(**exact)
     if filters.get("after") is not None:
         queryset = queryset.filter(seq__gt=filters["after"])
-    queryset = queryset.annotate(duration=F("end") - F("start"))
+    # What the task printed: one indexed lookup per row of the page (few tasks print; none of it is on the rows).
+    printed = TaskOutput.objects.filter(job_id=job_id, key=OuterRef("key")).values("text")[:1]
+    queryset = queryset.annotate(
+        duration=F("end") - F("start"), output=Coalesce(Subquery(printed), Value(""), output_field=TextField())
+    )
     return queryset.order_by(*ORDERINGS[filters.get("ordering") or "seq"])
 
 

@@ -16,6 +16,11 @@ ever sent back. An event object::
      "error": "ZeroDivisionError: division by zero" | "",
      "figures": {...}}                 # framework numbers (JSON scalars), kept as they come
 
+A task's output (what a Lithops call printed; rare, and big next to an event) comes on a line of its own, a JSON
+object rather than an array, so the events' path never looks at it::
+
+    {"output": {"key": "<the task's key>", "text": "hello\\n", "cut": false}}   # cut: the agent kept the head only
+
 The agent never raises into user code: when the socket is missing or the runner is gone, events are dropped.
 The runner trusts nothing in a line (it comes from user code): a malformed line or event is counted and skipped,
 strings are cut to the column sizes, and ``figures`` is kept only as a small flat object.
@@ -130,3 +135,24 @@ def parse_line(line: bytes) -> tuple[list[Event], int]:
         batch = [batch]
     events = [event for event in map(parse_event, batch) if event is not None]
     return events, len(batch) - len(events)
+
+
+# How a line holding a task's output starts (the agent writes compact JSON, this key first): one prefix test per line
+# keeps output off the events' path.
+OUTPUT_LINE_PREFIX = b'{"output":'
+
+
+def parse_output(line: bytes) -> tuple[str, str, bool] | None:
+    """A task's key, the text it printed and whether the agent cut it; None when the line is not one. The text is
+    not cut to size here: the ingest applies its caps."""
+    try:
+        item = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    output = item.get("output") if type(item) is dict else None
+    if type(output) is not dict:
+        return None
+    key, text, cut = output.get("key"), output.get("text"), output.get("cut", False)
+    if type(key) is not str or not key or len(key) > 300 or type(text) is not str:
+        return None
+    return key, text, cut is True

@@ -206,6 +206,10 @@ PYRUN_MONITORING_RETENTION_DAYS = env.int("PYRUN_MONITORING_RETENTION_DAYS", def
 # A job keeps at most this many task events (Gantt bars); later ones are counted (Job.task_events_dropped), not kept.
 # The largest benchmark stores 200,000 (bench/bench_ingest.py).
 PYRUN_MAX_TASK_EVENTS_PER_JOB = env.int("PYRUN_MAX_TASK_EVENTS_PER_JOB", default=1_000_000)
+# What a task printed (stdout and stderr of a Lithops call) is kept up to this many bytes per task, then cut with a
+# marker; and up to this many bytes per job in all (later tasks' output is not kept).
+PYRUN_TASK_OUTPUT_BYTES = env.int("PYRUN_TASK_OUTPUT_BYTES", default=64 * 1024)
+PYRUN_TASK_OUTPUT_BYTES_PER_JOB = env.int("PYRUN_TASK_OUTPUT_BYTES_PER_JOB", default=64 * 1024**2)
 # Local runtimes get the .pyc of every module at build time (jobs cannot write them: the runtime is read-only).
 PYRUN_RUNTIME_COMPILE_BYTECODE = env.bool("PYRUN_RUNTIME_COMPILE_BYTECODE", default=True)
 # Runtimes nobody used for this many days are deleted with their files (they rebuild on next use).
@@ -294,6 +298,8 @@ PYRUN_BEHIND_PROXY = env.bool("PYRUN_BEHIND_PROXY", default=False)
 API_TOKEN_TOUCH_SECONDS = 60  # last_used_at is written at most this often per token
 # An invitation link (POST /api/v1/invitations/) works this many days, once.
 PYRUN_INVITATION_DAYS = env.int("PYRUN_INVITATION_DAYS", default=7)
+# How many organisations one account may own (POST /api/v1/orgs/ makes the caller the owner); 0: no limit.
+PYRUN_MAX_OWNED_ORGS_PER_USER = env.int("PYRUN_MAX_OWNED_ORGS_PER_USER", default=10)
 
 # --- Email (invitations, password resets) ----------------------------------------------------------------
 # smtp://user:password@host:25, smtp+tls://…:587 or smtps://…:465; consolemail:// (the default) prints mails to

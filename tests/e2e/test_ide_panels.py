@@ -728,6 +728,56 @@ def test_metrics_of_a_finished_lithops_run(tenant, live_server_url, jobs_worker,
     shot("metrics")
 
 
+# --- 10. What a Lithops task printed ---------------------------------------------------------------------------
+
+PRINTING_MAP = """\
+import sys
+import lithops
+
+
+def shout(x):
+    print(f"hello from task {x}")
+    print(f"warning from task {x}", file=sys.stderr)
+    return x
+
+
+executor = lithops.FunctionExecutor()
+print("results:", executor.get_result(executor.map(shout, range(3))))
+"""
+
+
+@pytest.mark.slow
+def test_a_printing_map_shows_its_prints_in_the_task_panel(tenant, live_server_url, jobs_worker, frontend_dist, page,
+                                                          shot):  # fmt: skip
+    org, user, key = tenant
+    lithops = in_thread(create_workspace, org=org, user=user, name="printing map", template="lithops")
+    put_file(live_server_url, key, lithops.id, "shout.py", PRINTING_MAP)
+    open_ide(page, live_server_url, lithops.id, first_file="example.py")
+    page.get_by_label("Entrypoint").select_option("shout.py")
+    page.get_by_role("button", name="▶ Run").click()
+    output = page.get_by_role("log", name=re.compile("Output of run"))
+    expect(output).to_contain_text("results: [0, 1, 2]", timeout=180_000)
+    expect(run_state(page)).to_have_text("succeeded")
+    # The Output log has each task's lines, named by their task, on a stream of their own.
+    expect(output.locator(".logline.task", has_text="[task M000/1] hello from task 1")).to_have_count(1)
+
+    page.get_by_role("tablist", name="Panels").get_by_role("tab", name="Gantt").click()
+    chart = page.get_by_test_id("gantt")
+    expect(chart).to_have_attribute("data-bars", "3")
+    # The keyboard cursor goes to a bar of the first lane; Enter opens that task's details.
+    page.get_by_role("img", name=re.compile("Gantt chart of the job")).focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    details = page.get_by_role("region", name="Task details")
+    key_text = details.locator("strong").inner_text()
+    call = int(key_text.rsplit("/", 1)[1])
+    printed = details.get_by_test_id("task-output")
+    expect(printed).to_have_text(f"hello from task {call}\nwarning from task {call}\n")
+    printed.scroll_into_view_if_needed()
+    expect(printed).to_be_visible()
+    shot("task-output")
+
+
 # --- 11. Pipelines gallery ---------------------------------------------------------------------------------------
 
 
@@ -771,3 +821,57 @@ def test_pipelines_gallery_launches_montecarlo(tenant, live_server_url, jobs_wor
     with api_client(live_server_url, tenant[2]) as client:
         job = client.get(f"jobs/{job_id}/").json()
     assert job["state"] == "succeeded" and job["entrypoint"] == "montecarlo.py"
+
+
+# --- 11. The Gantt of a running job with a big history ---------------------------------------------------------
+
+
+def test_gantt_of_a_running_job_loads_its_history_as_columns_then_follows_live(
+    tenant, workspace, live_server_url, frontend_dist, page, shot
+):
+    import time
+
+    from jobs.models import Job, JobState
+    from monitoring import live
+    from monitoring.models import TaskEvent
+
+    org, user, _ = tenant
+    tasks = 12_000  # three catch-up pages of the socket
+    origin = time.time() - 600
+
+    def event(job: Job, k: int) -> TaskEvent:
+        failed = k == 7
+        return TaskEvent(job=job, seq=k + 1, framework="lithops", group="ex/M000", key=f"ex/M000/{k:05d}",
+                         phase="task", status="failed" if failed else "finished", lane=f"pid {k % 8}",
+                         start=origin + k * 0.04, end=origin + k * 0.04 + 0.3,
+                         error="ValueError: boom" if failed else "")  # fmt: skip
+
+    def make_job() -> Job:
+        job = Job.objects.create(org=org, workspace=workspace, created_by=user, entrypoint="main.py",
+                                 backend="lithops-localhost", state=JobState.RUNNING)  # fmt: skip
+        TaskEvent.objects.bulk_create([event(job, k) for k in range(tasks)], batch_size=2000)
+        return job
+
+    job = in_thread(make_job)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    login(page, live_server_url)
+    page.goto(f"{live_server_url}/w/{workspace.pk}?job={job.pk}")
+    page.get_by_role("tablist", name="Panels").get_by_role("tab", name="Gantt").click()
+    gantt = page.get_by_test_id("gantt")
+    # Every task of the history, laid out in the browser from the socket's columns.
+    expect(gantt).to_have_attribute("data-tasks", str(tasks), timeout=60_000)
+    expect(gantt).to_have_attribute("data-source", "local")
+    assert any(f"/ws/jobs/{job.pk}/" in url and "tasks_format=columns" in url for url in sockets), sockets
+
+    # A task that ends now arrives as a live event and joins them.
+    def publish_one() -> None:
+        row = event(job, tasks)
+        row.start, row.end = time.time() - 1, time.time()
+        row.save()
+        live.publish_tasks(job.pk, [live.task_dict(row)])
+
+    in_thread(publish_one)
+    expect(gantt).to_have_attribute("data-tasks", str(tasks + 1), timeout=30_000)
+    page.get_by_text(f"{tasks + 1:,} tasks").wait_for()
+    shot("gantt-running-job")

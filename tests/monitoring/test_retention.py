@@ -49,7 +49,7 @@ def test_only_jobs_that_ended_before_the_retention_period_lose_their_record(tena
     running = job_with_record(tenants, workspace, finished_days_ago=None)
 
     settings.PYRUN_MONITORING_RETENTION_DAYS = 30
-    assert prune() == {"task_events": 3, "samples": 2}
+    assert prune() == {"task_events": 3, "samples": 2, "task_outputs": 0}
 
     assert not TaskEvent.objects.filter(job=old).exists() and not ResourceSample.objects.filter(job=old).exists()
     assert Job.objects.filter(pk=old.pk).exists()  # the job, its log and totals stay
@@ -62,5 +62,5 @@ def test_only_jobs_that_ended_before_the_retention_period_lose_their_record(tena
 def test_the_default_keeps_everything(tenants, settings):
     job_with_record(tenants, make_workspace(tenants), finished_days_ago=4000)
     settings.PYRUN_MONITORING_RETENTION_DAYS = 0
-    assert prune() == {"task_events": 0, "samples": 0}
+    assert prune() == {"task_events": 0, "samples": 0, "task_outputs": 0}
     assert TaskEvent.objects.count() == 3

@@ -58,7 +58,7 @@ class TestTaskList(TenantTest):
         assert failed == {
             "seq": failed["seq"], "framework": "lithops", "group": "ex/M000", "key": "ex/M000/00002",
             "phase": "task", "status": "failed", "lane": "pid 1", "start": T0 + 1, "end": T0 + 1.5,
-            "duration": 0.5, "error": "ZeroDivisionError: division by zero", "figures": {},
+            "duration": 0.5, "error": "ZeroDivisionError: division by zero", "figures": {}, "output": "",
         }  # fmt: skip
         assert body["results"][0]["end"] is None and body["results"][0]["duration"] is None  # a running row
 

@@ -141,6 +141,14 @@ class Emitter:
         except Exception:
             self.dropped += len(events)
 
+    def send_line_now(self, item: dict) -> None:
+        """Write one object as a line of its own (not a batch of events: a task's output, see
+        ``lithops_hooks``) before returning."""
+        try:
+            self._write((_encode(item) + "\n").encode(), 1)
+        except Exception:
+            self.dropped += 1
+
     # -- the sending side --------------------------------------------------------------------------------------
 
     def _start(self) -> None:

@@ -179,6 +179,62 @@ def error_text(status: dict) -> str:
     return "the call raised an exception (see its log)"
 
 
+# What a call printed: Lithops' worker sends the call's log in its last status (``logs``: zlib, base64; what its
+# client prints in debug mode, whatever the backend), and brackets the function's own output with these lines.
+OUTPUT_ENV = "PYRUN_AGENT_OUTPUT_BYTES"
+DEFAULT_OUTPUT_BYTES = 64 * 1024
+_OUTPUT_HEAD_ROOM = 16 * 1024  # Lithops' own lines before the function's output
+_FUNCTION_LOG = "---------------------- FUNCTION LOG ----------------------\n"
+_FUNCTION_END = "\n" + "-" * 58 + "\n"
+_LITHOPS_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[[A-Z]+\] [\w.]+:\d+ -- ")
+
+
+def _output_bytes() -> int:
+    try:
+        return max(int(os.environ.get(OUTPUT_ENV, "")), 0)
+    except ValueError:
+        return DEFAULT_OUTPUT_BYTES
+
+
+def function_output(status: dict, limit: int) -> tuple[str, bool]:
+    """What the call's function printed (stdout and stderr, interleaved as written; a failed call's traceback
+    block included), at most ``limit`` bytes, and whether there was more. A log is never decompressed past what
+    the cap needs: a task that printed a gigabyte costs its head only."""
+    encoded = status.get("logs")
+    if not isinstance(encoded, str) or limit <= 0:
+        return "", False
+    inflate = zlib.decompressobj()
+    raw = inflate.decompress(base64.b64decode(encoded), limit + _OUTPUT_HEAD_ROOM + len(_FUNCTION_END))
+    whole = not inflate.unconsumed_tail
+    text = raw.decode("utf-8", "replace")
+    start = text.find(_FUNCTION_LOG)
+    if start < 0:
+        return "", False
+    body = "\n" + text[start + len(_FUNCTION_LOG) :]
+    end = body.rfind(_FUNCTION_END)
+    if end >= 0 and whole:
+        body = body[: end + 1]
+    elif whole:
+        # No closing line: the function's process died. Lithops' own last lines are not the function's.
+        lines = body.splitlines(True)
+        while lines and _LITHOPS_LINE.match(lines[-1]):
+            lines.pop()
+        body = "".join(lines)
+    body = body[1:]
+    data = body.encode("utf-8", "replace")
+    if len(data) > limit:
+        return data[:limit].decode("utf-8", "ignore"), True
+    return body, not whole
+
+
+def _send_output(sender, executor_id, job_id, call_id, status: dict) -> None:
+    """The call's output, on a line of its own: an output is rare and big next to the events."""
+    text, cut = function_output(status, _output_bytes())
+    if text or cut:
+        key = f"{executor_id}/{job_id}/{call_id}"
+        sender.send_line_now({"output": {"key": key, "text": text, "cut": cut}})
+
+
 def _event(executor_id, job_id, call_id, status, lane, start, end, error="", figures=None) -> dict:
     group = f"{executor_id}/{job_id}"
     return {
@@ -227,6 +283,8 @@ def _worker_finished(call_status) -> None:
     failed = bool(st.get("exception"))
     event = _event(st.get("executor_id"), st.get("job_id"), st.get("call_id"), "failed" if failed else "finished",
                    f"pid {os.getpid()}", start, end, error_text(st) if failed else "", _figures(st))  # fmt: skip
+    with contextlib.suppress(Exception):  # the bar's end goes out even if its output cannot be read
+        _send_output(sender, st.get("executor_id"), st.get("job_id"), st.get("call_id"), st)
     sender.send_now([event])
 
 
@@ -295,6 +353,8 @@ def _client_finished(future, call_status) -> None:
     figures = _figures(st, getattr(future, "stats", None) or {})
     event = _event(future.executor_id, future.job_id, future.call_id, "failed" if failed else "finished", "",
                    start, end, error_text(st) if failed else "", figures)  # fmt: skip
+    with contextlib.suppress(Exception):  # written now, so it is stored before the queued end of its bar
+        _send_output(sender, future.executor_id, future.job_id, future.call_id, st)
     sender.put(event)
 
 
