@@ -93,7 +93,7 @@ export interface Job {
 
 export interface LogChunk {
   seq: number;
-  stream: "stdout" | "stderr" | "system";
+  stream: "stdout" | "stderr" | "system" | "task"; // task: what a job's tasks printed, "[task M000/3] …"
   text: string;
   created_at?: string;
 }
