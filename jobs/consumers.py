@@ -41,7 +41,7 @@ class JobConsumer(StreamConsumer):
     group_prefix = "job"
     streams = (
         Stream("log", "job.log", "chunks", _log_after),
-        Stream("tasks", "job.tasks", "events", _tasks_after, columns=task_columns),
+        Stream("tasks", "job.tasks", "events", _tasks_after, columns=task_columns, droppable=True),
         Stream("samples", "job.samples", "samples", _samples_after),
     )
     passthrough_types = ("job.state",)

@@ -16,13 +16,14 @@ then packs one string instead of thousands of dicts, and a consumer whose cursor
 splices the text into its frame without decoding it. At 50,000 task events a second, decoding and
 re-encoding was most of the web process' work.
 
-Backpressure: a client that reads slower than a job produces (a browser on a slow link, a busy tab) must not make
-the server queue seconds of events for it, in memory, to deliver them late. A live message still waiting
-``MAX_LAG_SECONDS`` after it came is dropped with everything queued for its stream, and the stream gets one
-``{"type": "dropped", "stream", "first", "last", "count", "error": {"id": "live:user:fell-behind", ...}}`` message
-instead: the seqs skipped, which the client reloads from the REST API (or by reconnecting with
-``<stream>_after``) when it wants them. The cursor stays past them, so what follows is live again. The history a
-client asked for on connect is never dropped: it is bounded by the database, not by the job's rate.
+Backpressure, for the streams marked ``droppable`` (task events): a client that reads slower than a job produces
+(a browser on a slow link, a busy tab) must not make the server queue seconds of events for it, in memory, to
+deliver them late. A live message still waiting ``MAX_LAG_SECONDS`` after it came is dropped with everything
+queued for its stream, and the stream gets one ``{"type": "dropped", "stream", "first", "last", "count", "error":
+{"id": "live:user:fell-behind", ...}}`` message instead: the seqs skipped, which the client reloads from the REST
+API (or by reconnecting with ``<stream>_after``) when it wants them. The cursor stays past them, so what follows is
+live again. The history a client asked for on connect is never dropped: it is bounded by the database, not by the
+job's rate.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class Stream:
     # Items read from the database → one "columns" object, sent instead of the items' field to a client that asks
     # for ``<name>_format=columns`` (a big history parses faster as columns); live messages stay items.
     columns: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None
+    # A high-rate stream (task events) whose live messages a slow client may lose for a ``dropped`` summary; a log
+    # is never dropped: a reader of it (the CLI) wants every line, and a log's rate is bounded by its writer.
+    droppable: bool = False
 
 
 class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
@@ -149,7 +153,8 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
             else:
                 message = {"type": stream.message_type, stream.field: items}
             # On connect, the history asked for; later, what a gap left out of live messages (droppable as they are).
-            self._append(orjson.dumps(message).decode(), stream, first, items[-1]["seq"], droppable=live)
+            text = orjson.dumps(message).decode()
+            self._append(text, stream, first, items[-1]["seq"], droppable=live and stream.droppable)
             if len(items) < CATCH_UP_PAGE:
                 return
 
@@ -185,7 +190,7 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
             return
         self.cursor[stream.name] = items[-1]["seq"]
         text = orjson.dumps({**message, stream.field: items}).decode()
-        self._append(text, stream, items[0]["seq"], items[-1]["seq"], droppable=True)
+        self._append(text, stream, items[0]["seq"], items[-1]["seq"], droppable=stream.droppable)
 
     # --- Frames ------------------------------------------------------------------------------------------
 
@@ -196,7 +201,7 @@ class StreamConsumer(TenantObjectConsumerMixin, AsyncWebsocketConsumer):
         """A live message published pre-encoded, spliced into a frame without decoding its items."""
         head = orjson.dumps({k: v for k, v in message.items() if k not in ENCODED_KEYS})
         text = b"".join((head[:-1], b',"', stream.field.encode(), b'":', message["encoded"], b"}")).decode()
-        self._append(text, stream, message["first"], message["last"], droppable=True)
+        self._append(text, stream, message["first"], message["last"], droppable=stream.droppable)
 
     def queue(self, message: dict[str, Any]) -> None:
         """A message that is never dropped (state, errors, ``synced``)."""
