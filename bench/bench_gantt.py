@@ -133,19 +133,20 @@ def run(env: BenchEnv) -> list[Result]:
 
     measured: dict[str, list[dict]] = {name: [] for name, *_ in CASES}
     with serve(ensure_built()) as base_url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            for _ in range(env.rounds(*ROUNDS)):
-                for name, tasks, zooms, format, timeout_s in CASES:
+        for _ in range(env.rounds(*ROUNDS)):
+            for name, tasks, zooms, format, timeout_s in CASES:
+                # A browser of its own for each page load, as a user's tab: nothing left of the previous page's
+                # million tasks (its renderer's heap) is collected while this one is timed.
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                try:
                     page = browser.new_page(viewport={"width": 1280, "height": 720})
                     result, errors = render(page, base_url, tasks=tasks, zooms=zooms, format=format,
                                             timeout_s=timeout_s)  # fmt: skip
-                    page.close()
-                    if errors or result.get("error"):
-                        raise RuntimeError(f"bench page failed: {result.get('error') or errors}")
-                    measured[name].append(result)
-        finally:
-            browser.close()
+                finally:
+                    browser.close()
+                if errors or result.get("error"):
+                    raise RuntimeError(f"bench page failed: {result.get('error') or errors}")
+                measured[name].append(result)
     for name, rounds in measured.items():
         print(_summary(name, rounds), flush=True)
     median = lambda name, field: statistics.median(r[field] for r in measured[name]) / 1000  # noqa: E731

@@ -17,6 +17,7 @@ export interface LiveHandlers {
 }
 
 const FIELDS: Record<string, [string, string]> = { "job.tasks": ["tasks", "events"], "job.samples": ["samples", "samples"] };
+const FIELDS_BY_STREAM: Record<string, string> = { tasks: "job.tasks", samples: "job.samples" };
 
 export function jobSocketUrl(
   jobId: number,
@@ -64,6 +65,17 @@ export function followJob(
       seen[stream] = items[items.length - 1].seq;
       if (stream === "tasks") handlers.tasks?.(items as TaskEvent[]);
       else handlers.samples?.(items as ResourceSampleEvent[]);
+    } else if (type === "dropped") {
+      // The server skipped items of a stream this client read too slowly (docs/live.md): reconnect from before
+      // the hole, and the history read from the database on connect fills it (as columns, when asked).
+      const stream = message.stream as string;
+      const first = Number(message.first);
+      if (stream in FIELDS_BY_STREAM && first > 0) {
+        seen[stream] = Math.min(seen[stream] ?? 0, first - 1);
+        const old = socket;
+        socket = null; // what this socket still delivers is ignored: it would move the cursor past the hole
+        old?.close();
+      }
     } else if (type === "job.state") handlers.state?.(message as unknown as JobStateMessage);
     else if (type === "synced") handlers.synced?.();
   };
@@ -71,21 +83,25 @@ export function followJob(
   const connect = () => {
     if (stopped) return;
     handlers.status?.("connecting");
-    socket = new WebSocket(jobSocketUrl(jobId, streams, seen, !!handlers.taskColumns));
-    socket.onopen = () => {
+    const ws = new WebSocket(jobSocketUrl(jobId, streams, seen, !!handlers.taskColumns));
+    socket = ws;
+    ws.onopen = () => {
       retry = 0;
       handlers.status?.("open");
     };
-    socket.onmessage = (event) => {
+    ws.onmessage = (event) => {
       try {
         const frame = JSON.parse(event.data as string);
-        for (const message of frame.type === "batch" ? frame.messages : [frame]) handle(message);
+        for (const message of frame.type === "batch" ? frame.messages : [frame]) {
+          if (socket !== ws) return;
+          handle(message);
+        }
       } catch {
         /* a frame that is not JSON: ignore it */
       }
     };
-    socket.onclose = (event) => {
-      socket = null;
+    ws.onclose = (event) => {
+      if (socket === ws) socket = null;
       if (stopped) return;
       if (event.code >= 4400 && event.code < 4500) {
         handlers.status?.("refused");
