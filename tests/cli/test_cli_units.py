@@ -214,3 +214,16 @@ def test_settings_precedence_and_a_saved_token_stays_with_its_server(tmp_path):
     path.write_text("[1]")
     with pytest.raises(CliError, match="does not hold a JSON object"):
         config.resolve(url=None, token=None, org=None, env=env)
+
+
+def test_task_output_goes_to_stderr_as_it_is_and_the_scripts_stdout_stays_apart():
+    import io
+
+    from pyrun_cli.watch import print_chunks
+
+    out, err = io.StringIO(), io.StringIO()
+    chunks = [{"stream": "stdout", "text": "[0, 1]\n"}, {"stream": "task", "text": "[task M000/0] hello\n"},
+              {"stream": "system", "text": "note\n"}]  # fmt: skip
+    print_chunks(chunks, out, err)
+    assert out.getvalue() == "[0, 1]\n"
+    assert err.getvalue() == "[task M000/0] hello\n[pyrun] note\n"

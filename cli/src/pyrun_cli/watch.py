@@ -58,8 +58,8 @@ def print_chunks(chunks: list[dict], out: TextIO | None = None, err: TextIO | No
         text, stream = chunk.get("text", ""), chunk.get("stream")
         if stream == "stdout":
             out.write(text)
-        elif stream == "stderr":
-            err.write(text)
+        elif stream in ("stderr", "task"):  # task: what the job's tasks printed, "[task M000/3] ..." (not the
+            err.write(text)  # script's stdout, which a pipeline may be reading)
         else:  # the platform's own notes (runtime build, sandbox, limits)
             err.write("".join(f"[pyrun] {line}\n" for line in text.splitlines()))
     out.flush()
