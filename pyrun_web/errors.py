@@ -46,6 +46,9 @@ ERRORS: dict[str, ErrorDef] = {
         429, "Too many failed logins for this account from elsewhere; try again in {seconds} seconds."
     ),
     "tenancy:user:last-owner": ErrorDef(409, "An organisation needs at least one owner."),
+    "tenancy:user:too-many-orgs": ErrorDef(
+        403, "You own {limit} organisations already, the most one account may create. Delete one, or ask an operator."
+    ),
     "tenancy:user:owner-only": ErrorDef(403, "Only an owner can grant or remove the owner role."),
     "tenancy:user:already-member": ErrorDef(409, "{email} is already a member of {org}."),
     "tenancy:user:invitation-invalid": ErrorDef(404, "This invitation link is not valid."),

@@ -20,6 +20,8 @@ class LimitsSerializer(serializers.Serializer):
 
 class OrganizationSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
+    # Blank or whitespace-only names are refused (trimmed before the check).
+    name = serializers.CharField(max_length=120, help_text="Shown in the organisation menu; its slug is made from it.")
     limits = LimitsSerializer(read_only=True)
 
     class Meta:

@@ -48,6 +48,21 @@ def create_organization(name: str, owner: User, slug: str | None = None) -> Orga
 
 
 @transaction.atomic
+def create_organization_by(user: User, name: str) -> Organization:
+    """A user creates an organisation (the API, the IDE's "New organisation"): they own it. The number of
+    organisations one account owns is capped (``PYRUN_MAX_OWNED_ORGS_PER_USER``): creating them costs nothing and
+    each gets its own quotas."""
+    from django.conf import settings
+
+    limit = settings.PYRUN_MAX_OWNED_ORGS_PER_USER
+    # Locked: two requests at once must not both pass the count.
+    owned = Membership.objects.select_for_update().filter(user=user, role=Role.OWNER)
+    if limit and len(owned) >= limit:
+        raise PyrunError("tenancy:user:too-many-orgs", limit=limit)
+    return create_organization(name.strip(), user)
+
+
+@transaction.atomic
 def create_tenant(
     org_name: str, email: str, password: str | None = None, *, via: Via = Via.COMMAND
 ) -> tuple[Organization, User, str]:

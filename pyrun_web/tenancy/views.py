@@ -67,7 +67,7 @@ class OrganizationViewSet(
                 raise PyrunError("auth:user:role-required", role=needed.value, org=obj.slug)
 
     def perform_create(self, serializer) -> None:
-        serializer.instance = services.create_organization(serializer.validated_data["name"], self.request.user)
+        serializer.instance = services.create_organization_by(self.request.user, serializer.validated_data["name"])
         serializer.context["roles_by_org"][serializer.instance.id] = Role.OWNER.value
 
     @extend_schema(request=None, responses=OrganizationSerializer)

@@ -59,6 +59,18 @@ class TestOrganisations(TenantTest):
         assert response.json()["slug"] == "side-project"
         assert response.json()["role"] == "owner"
 
+    def test_an_org_needs_a_name_and_an_account_owns_a_limited_number(self, settings):
+        assert self.api("member").post("/api/v1/orgs/", {"name": "   "}).status_code == 400
+        assert self.api("member").post("/api/v1/orgs/", {"name": "x" * 121}).status_code == 400
+        settings.PYRUN_MAX_OWNED_ORGS_PER_USER = 2
+        assert self.api("member").post("/api/v1/orgs/", {"name": "One"}).status_code == 201
+        assert self.api("member").post("/api/v1/orgs/", {"name": "Two"}).status_code == 201
+        refused = self.api("member").post("/api/v1/orgs/", {"name": "Three"})
+        assert refused.status_code == 403
+        assert refused.json()["error"]["id"] == "tenancy:user:too-many-orgs"
+        # The owner of the tenant's org already owns one: the limit is per account.
+        assert self.api("owner").post("/api/v1/orgs/", {"name": "Owner's second"}).status_code == 201
+
     def test_session_writes_need_csrf(self):
         client = self.t.session_client("admin")
         response = client.patch(f"/api/v1/orgs/{self.t.org.id}/", {"name": "No CSRF"}, format="json")

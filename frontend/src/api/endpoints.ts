@@ -30,6 +30,7 @@ export const api = {
   me: () => request<Me>("me/"),
   orgs: () => list<Org>("orgs/"),
   selectOrg: (id: number) => request<Org>(`orgs/${id}/select/`, { method: "POST" }),
+  createOrg: (name: string) => request<Org>("orgs/", { method: "POST", body: { name } }),
 
   templates: () => list<Template>("templates/"),
   backends: () => list<Backend>("backends/"),

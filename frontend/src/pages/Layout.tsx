@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { NavLink, Outlet } from "react-router-dom";
 import { useApp } from "../app";
 import { csrfToken } from "../api/client";
+import { api } from "../api/endpoints";
 import { applyTheme, isDark, storedTheme } from "../theme";
 
 export function ThemeToggle() {
@@ -20,6 +21,43 @@ export function ThemeToggle() {
     >
       {dark ? "☀ Light" : "☾ Dark"}
     </button>
+  );
+}
+
+/** "+ New organisation": a name, and the new organisation (owned by the user) becomes the one they act in. */
+export function NewOrgForm() {
+  const { attempt, refreshOrgs, switchOrg } = useApp();
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState("");
+  if (!open)
+    return (
+      <button type="button" onClick={() => setOpen(true)} title="Create an organisation you own">
+        + New organisation
+      </button>
+    );
+  return (
+    <form
+      aria-label="New organisation"
+      className="row"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void attempt(async () => {
+          const created = await api.createOrg(name);
+          await refreshOrgs();
+          await switchOrg(created);
+          setName("");
+          setOpen(false);
+        });
+      }}
+    >
+      <input aria-label="Organisation name" value={name} onChange={(e) => setName(e.target.value)} maxLength={120} autoFocus required />
+      <button type="submit" className="primary" disabled={!name.trim()}>
+        Create
+      </button>
+      <button type="button" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+    </form>
   );
 }
 
@@ -58,6 +96,7 @@ export function Layout() {
             </select>
           </label>
         )}
+        {me && <NewOrgForm />}
         <ThemeToggle />
         {me && <span className="muted">{me.user.email}</span>}
         <form method="post" action="/logout/">
