@@ -19,7 +19,8 @@ interface AppState {
   switchOrg: (org: Org) => Promise<void>;
   refreshOrgs: () => Promise<void>;
   toasts: Toast[];
-  notify: (text: string, options?: Omit<Toast, "id" | "text">) => void;
+  /** Shows a toast; its id, for `dismiss` when what it says is no longer true. */
+  notify: (text: string, options?: Omit<Toast, "id" | "text">) => number;
   /** Runs a user's action; a failure is said in a toast (the action's own errors, never swallowed silently). */
   attempt: (action: () => Promise<unknown>) => Promise<void>;
   dismiss: (id: number) => void;
@@ -76,6 +77,7 @@ export function AppProvider({ children }: { children: ReactNode }) {
       const id = nextToast++;
       setToasts((all) => [...all, { id, text, ...options }]);
       setTimeout(() => dismiss(id), options.action ? 30_000 : 6_000);
+      return id;
     },
     [dismiss],
   );
@@ -84,7 +86,7 @@ export function AppProvider({ children }: { children: ReactNode }) {
     (action: () => Promise<unknown>) =>
       action().then(
         () => undefined,
-        (e: unknown) => notify((e as Error).message, { kind: "fail" }),
+        (e: unknown) => void notify((e as Error).message, { kind: "fail" }),
       ),
     [notify],
   );

@@ -174,3 +174,58 @@ def test_entrypoint_menu_and_run_agree_after_a_delete_and_the_backend_survives_a
     page.get_by_role("tab", name=re.compile("main.py")).wait_for()
     expect(page.get_by_label("Backend")).to_have_value(chosen)
     expect(page.get_by_label("Entrypoint")).to_have_value("main.py")
+
+
+# --- The login page, organisations, a failed build ------------------------------------------------------------
+
+BACKGROUND = "getComputedStyle(document.body).backgroundColor"
+
+
+def test_the_login_page_follows_the_apps_theme(tenant, live_server_url, frontend_dist, page, shot):
+    page.goto(f"{live_server_url}/login/")
+    # Light by default, as the IDE is ...
+    assert page.evaluate("document.documentElement.dataset.scheme") == "light"
+    assert page.evaluate(BACKGROUND) == "rgb(255, 255, 255)"
+    shot("login-light")
+    # ... and dark once the user chose dark in the IDE (the same stored choice).
+    panels.login(page, live_server_url)
+    page.get_by_role("button", name="☾ Dark").click()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login/"))
+    assert page.evaluate("document.documentElement.dataset.scheme") == "dark"
+    assert page.evaluate(BACKGROUND) == "rgb(15, 20, 25)"
+    shot("login-dark")
+
+
+def test_a_user_creates_an_organisation_and_acts_in_it(tenant, live_server_url, frontend_dist, page, shot):
+    panels.login(page, live_server_url)
+    page.get_by_role("button", name="+ New organisation").click()
+    form = page.get_by_role("form", name="New organisation")
+    form.get_by_label("Organisation name").fill("Side Lab")
+    form.get_by_role("button", name="Create").click()
+    # The new organisation is the one the page acts in, owned by its creator.
+    menu = page.get_by_label("Organisation", exact=True)
+    expect(menu).to_have_value("side-lab")
+    expect(menu.locator("option:checked")).to_have_text("Side Lab (owner)")
+    page.get_by_role("heading", name="Workspaces · Side Lab").wait_for()
+    shot("new-org")
+
+
+BROKEN_ENV = "name: demo\ndependencies:\n  - python=3.11\n  - pip:\n      - this-package-does-not-exist-pyrun-xyz\n"
+
+
+def test_a_failed_build_replaces_the_building_toast_with_its_error(
+    tenant, workspace, live_server_url, jobs_worker, frontend_dist, page, shot
+):
+    put_file(live_server_url, tenant[2], workspace.id, ".pyrun/environment.yml", BROKEN_ENV)
+    open_ide(page, live_server_url, workspace.id)
+    panel_tab(page, "Runtime").click()
+    page.get_by_role("button", name="Build for current spec").click()
+    toasts = page.get_by_role("status").locator(".toast")
+    expect(toasts.filter(has_text="Building the runtime…")).to_have_count(1)
+    failure = toasts.filter(has_text="The runtime build failed")
+    expect(failure).to_have_count(1, timeout=180_000)
+    expect(failure).to_contain_text("this-package-does-not-exist-pyrun-xyz")
+    expect(toasts.filter(has_text="Building the runtime…")).to_have_count(0)
+    expect(page.get_by_test_id("runtime-state")).to_have_text("failed")
+    shot("build-failed")

@@ -1,6 +1,6 @@
 // The workspace's runtime: state, error and the build log, live over /ws/runtimes/{id}/.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../api/endpoints";
 import { keys, queries } from "../api/queries";
 import type { Runtime, RuntimeLogLine, RuntimeState, Workspace } from "../api/types";
@@ -27,7 +27,10 @@ export function runtimeFacts(runtime: Pick<Runtime, "kind" | "builder" | "python
 }
 
 export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: RuntimePanelProps) {
-  const { notify } = useApp();
+  const { notify, dismiss } = useApp();
+  // The "Building the runtime…" toast: replaced by the build's outcome when it ends (a failure must not read as
+  // still building).
+  const buildToast = useRef<number | null>(null);
   const [runtimeId, setRuntimeId] = useState<number | null>(workspace.runtime?.id ?? null);
   const client = useQueryClient();
   const { data: runtime = null } = useQuery({ ...queries.runtime(runtimeId ?? 0), enabled: runtimeId !== null });
@@ -52,6 +55,16 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
             r ? { ...r, state, error: (message.error as Runtime["error"]) ?? null } : r,
           );
           if (state === "ready" || state === "failed") {
+            if (buildToast.current !== null) {
+              dismiss(buildToast.current);
+              buildToast.current = null;
+              if (state === "failed") {
+                // The live message names the state only: the error (id and text) is read from the runtime.
+                const say = (error: Runtime["error"] | undefined) =>
+                  notify(`The runtime build failed: ${error ? `${error.message} (${error.id})` : "see its log"}`, { kind: "fail" });
+                api.runtime(runtimeId).then((fresh) => say(fresh.error), () => say(null));
+              } else notify("The runtime is ready.");
+            }
             void client.invalidateQueries({ queryKey: keys.runtime(runtimeId) });
             onChanged();
           }
@@ -59,14 +72,16 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
       },
     });
     return () => socket.close();
-  }, [runtimeId, buffer, onChanged, client]);
+  }, [runtimeId, buffer, onChanged, client, notify, dismiss]);
 
   async function build() {
     try {
       const found = await api.ensureRuntime(workspace.id);
       setRuntime(found);
       setRuntimeId(found.id);
-      notify(found.state === "ready" ? "The runtime is up to date." : "Building the runtime…");
+      if (found.state === "ready") notify("The runtime is up to date.");
+      else if (found.state === "failed") notify(`The runtime build failed: ${found.error?.message ?? "see its log"}`, { kind: "fail" });
+      else buildToast.current = notify("Building the runtime…");
       onChanged();
     } catch (e) {
       notify((e as Error).message, { kind: "fail" });
@@ -78,7 +93,7 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
     try {
       setRuntime(await api.rebuildRuntime(runtimeId));
       buffer.clear();
-      notify("Rebuilding the runtime…");
+      buildToast.current = notify("Rebuilding the runtime…");
     } catch (e) {
       notify((e as Error).message, { kind: "fail" });
     }
