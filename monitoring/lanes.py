@@ -32,6 +32,10 @@ class _Slot:
 
     def add(self, start: float, end: float) -> int:
         i = bisect.bisect_right(self.starts, start)
+        # Among bars of one start (a zero-length one touches a longer one), the shorter first: the ends stay in
+        # order, so is_free's look at the bar before a start sees the latest end.
+        while i > 0 and self.starts[i - 1] == start and self.ends[i - 1] > end:
+            i -= 1
         self.starts.insert(i, start)
         self.ends.insert(i, end)
         self.last_end = max(self.last_end, end)
