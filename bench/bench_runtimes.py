@@ -55,7 +55,7 @@ def run(env: BenchEnv) -> list[Result]:
         for runtime in Runtime.objects.for_org(org):
             services.delete_runtime(runtime)
         if clear_cache:
-            shutil.rmtree(uv_cache_dir(), ignore_errors=True)
+            shutil.rmtree(uv_cache_dir(org.pk), ignore_errors=True)  # the per-org cache the build uses
         runtime = services.ensure_runtime(org, spec, "local", user)
         runtime.refresh_from_db()
         assert runtime.state == Runtime.State.READY, runtime.error_message
