@@ -44,8 +44,9 @@ class CgroupLimits:
 
 
 class SandboxCgroup:
-    """The cgroups of one sandbox (one per hierarchy; on v2 a single one). ``procs_files`` are what the child
-    writes its pid into between fork and exec, so every later process is counted from the start."""
+    """The cgroups of one sandbox (one per hierarchy; on v2 a single one). ``procs_files`` are what bwrap and its
+    child are written into before the sandbox's command runs (while the child waits on ``--block-fd``, or between
+    fork and exec for a terminal), so every process of the command is counted from the start."""
 
     def __init__(self, paths: dict[str, Path]) -> None:
         self.paths = paths
