@@ -15,8 +15,8 @@ from channels.db import database_sync_to_async
 
 from jobs import events, services
 from jobs.models import Job, LogChunk
-from monitoring.live import sample_dict, task_columns, task_dict
-from monitoring.models import ResourceSample, TaskEvent
+from monitoring.live import sample_dict, task_columns, task_dicts_after
+from monitoring.models import ResourceSample
 from pyrun_web.errors import PyrunError
 from pyrun_web.stream_consumer import Stream, StreamConsumer
 from pyrun_web.tenancy.models import Role
@@ -25,10 +25,6 @@ from pyrun_web.tenancy.models import Role
 def _log_after(job_id: int, after: int, limit: int) -> list[dict[str, Any]]:
     rows = LogChunk.objects.filter(job_id=job_id, seq__gt=after).order_by("seq")[:limit]
     return [events.chunk_dict(row) for row in rows]
-
-
-def _tasks_after(job_id: int, after: int, limit: int) -> list[dict[str, Any]]:
-    return [task_dict(row) for row in TaskEvent.objects.filter(job_id=job_id, seq__gt=after).order_by("seq")[:limit]]
 
 
 def _samples_after(job_id: int, after: int, limit: int) -> list[dict[str, Any]]:
@@ -41,7 +37,7 @@ class JobConsumer(StreamConsumer):
     group_prefix = "job"
     streams = (
         Stream("log", "job.log", "chunks", _log_after),
-        Stream("tasks", "job.tasks", "events", _tasks_after, columns=task_columns, droppable=True),
+        Stream("tasks", "job.tasks", "events", task_dicts_after, columns=task_columns, droppable=True),
         Stream("samples", "job.samples", "samples", _samples_after),
     )
     passthrough_types = ("job.state",)

@@ -26,6 +26,17 @@ def task_dict(event: TaskEvent) -> dict[str, Any]:
     }  # fmt: skip
 
 
+TASK_FIELDS = ("seq", "framework", "group", "key", "phase", "status", "lane", "start", "end", "error", "figures")
+
+
+def task_dicts_after(job_id: int, after: int, limit: int) -> list[dict[str, Any]]:
+    """The job's events after seq ``after`` (at most ``limit``, seqs ascending) as :func:`task_dict` makes them, read
+    as tuples: a big job's history is read a page of 5,000 at a time, and a model instance per row made the read
+    about twice as slow."""
+    rows = TaskEvent.objects.filter(job_id=job_id, seq__gt=after).order_by("seq").values_list(*TASK_FIELDS)[:limit]
+    return [dict(zip(TASK_FIELDS, row, strict=True)) for row in rows]
+
+
 # The string fields of a task event that repeat from event to event: a page of columns names each value once.
 _DICTIONARY_FIELDS = ("framework", "group", "phase", "status", "lane")
 
