@@ -28,7 +28,7 @@ from runtimes import layout
 from runtimes.builders import load_builder, load_publisher
 from runtimes.builders.base import BuildContext, BuildResult
 from runtimes.buildlog import BuildLog
-from runtimes.models import Runtime, RuntimeLogLine
+from runtimes.models import Runtime, RuntimeLogLine, enter_build_phase
 from runtimes.spec import RuntimeSpec, parse_dockerfile, parse_environment
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def run_build(runtime_id: int, task_id: str | None = None, *, soft_limit: type[B
         return "missing"
     if not runtime.claim_build(task_id):
         return f"not claimed ({runtime.state})"
+    enter_build_phase(runtime.pk, "")  # this attempt has reached no step yet
     log = BuildLog(runtime.pk)
     log.write(f"{build_header(runtime.attempts, runtime.pk)} ({runtime.builder} builder, {runtime.target})")
     build_dir = layout.new_build_dir(runtime.pk)
@@ -87,6 +88,7 @@ def run_build(runtime_id: int, task_id: str | None = None, *, soft_limit: type[B
         timeout_s=float(settings.PYRUN_BUILD_TIMEOUT_SECONDS),
         python_version=runtime.python_version,
         target=runtime.target,
+        phase=lambda phase: enter_build_phase(runtime.pk, phase),
     )
     started = time.monotonic()
     try:
@@ -107,6 +109,7 @@ def run_build(runtime_id: int, task_id: str | None = None, *, soft_limit: type[B
             runtime.refresh_from_db()
             return runtime.state
         layout.remove_tree(previous)
+        enter_build_phase(runtime.pk, Runtime.Phase.DONE)
         return Runtime.State.READY
     except BaseException as exc:
         error = _as_error(exc, ctx, soft_limit)
@@ -137,6 +140,7 @@ def _supervise(
         try:
             result = builder.build(ctx)
             if publisher is not None:
+                ctx.phase(Runtime.Phase.PUBLISH)
                 ctx.log(f"== publishing to {runtime.target}")
                 result = publisher.publish(ctx, result)
             outcome.result = result

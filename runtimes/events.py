@@ -17,5 +17,8 @@ def publish_log(runtime_id: int, lines: list[tuple[int, str]]) -> None:
                            "lines": [{"seq": seq, "text": text} for seq, text in lines]})  # fmt: skip
 
 
-def publish_state(runtime_id: int, state: str) -> None:
-    publish(group_name(runtime_id), {"type": "runtime.state", "runtime": runtime_id, "state": state})
+def publish_state(runtime_id: int, state: str, *, phase: str | None = None) -> None:
+    message = {"type": "runtime.state", "runtime": runtime_id, "state": state}
+    if phase is not None:
+        message["phase"] = phase  # the build's step (Runtime.Phase)
+    publish(group_name(runtime_id), message)

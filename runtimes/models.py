@@ -69,6 +69,19 @@ class Runtime(TenantModel):
 
     ACTIVE_STATES = (State.PENDING, State.BUILDING)
 
+    class Phase(models.TextChoices):
+        """The build's step, said by the builder as it starts each one (not read from the tools' output). uv
+        resolves, downloads and installs in one command: its builds go resolve (interpreter, venv) → install →
+        compile; conda builds solve (resolve) then download and link (install); Docker builds pull base images
+        (download) and run the Dockerfile (install)."""
+
+        RESOLVE = "resolve"
+        DOWNLOAD = "download"
+        INSTALL = "install"
+        COMPILE = "compile"
+        PUBLISH = "publish"
+        DONE = "done"
+
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="runtimes")
     spec_hash = models.CharField(max_length=64)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -78,6 +91,8 @@ class Runtime(TenantModel):
     source = models.CharField(max_length=60, blank=True, help_text="The spec file, e.g. .pyrun/environment.yml.")
     spec = models.JSONField(default=dict, help_text="The normalised spec; an unparsable file keeps its text.")
     python_version = models.CharField(max_length=40, blank=True)
+    # The step the last build attempt reached ("" before any); a failed build stays at the step that failed.
+    build_phase = models.CharField(max_length=10, choices=Phase.choices, blank=True)
     packages = models.JSONField(default=list, blank=True, help_text="What the build installed (the lock list).")
     size_bytes = models.PositiveBigIntegerField(default=0)
     prefix = models.CharField(max_length=500, blank=True, help_text="Local runtimes: jobs run <prefix>/bin/python.")
@@ -306,3 +321,13 @@ class RuntimeUse(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.subject} → runtime {self.runtime_id}"
+
+
+def enter_build_phase(runtime_id: int, phase: str) -> None:
+    """Record and announce the step a build starts (``Runtime.Phase``); a client shows it as a step indicator."""
+    from runtimes.events import publish_state
+
+    Runtime.objects.filter(pk=runtime_id).update(build_phase=phase)
+    state = Runtime.objects.filter(pk=runtime_id).values_list("state", flat=True).first()
+    if state is not None:
+        publish_state(runtime_id, state, phase=phase)

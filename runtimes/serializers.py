@@ -75,7 +75,7 @@ class RuntimeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Runtime
         fields = ["id", "state", "kind", "builder", "target", "source", "spec_hash", "python_version", "size_bytes",
-                  "attempts", "error", "timings", "created_by"]  # fmt: skip
+                  "attempts", "build_phase", "error", "timings", "created_by"]  # fmt: skip
         read_only_fields = fields
 
     @extend_schema_field(RuntimeErrorSerializer(allow_null=True))

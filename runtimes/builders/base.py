@@ -45,6 +45,8 @@ class BuildContext:
     target: str = "local"  # "local" | "lambda-layer" | "image"
     # The org the runtime belongs to: its caches and images are kept apart from every other org's.
     org_id: int = 0
+    # Called with a Runtime.Phase value as each step starts (the director records it on the runtime).
+    phase: Callable[[str], None] = field(default=lambda _phase: None)
 
     @property
     def deadline(self) -> float:

@@ -143,6 +143,7 @@ class CondaBuilder:
         packages_cache = cache / "pkgs" / f"org-{int(ctx.org_id)}"
         gateway = Gateway(cache_dir=cache / "repodata")
         lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+        ctx.phase("resolve")
         ctx.log("Channels: " + ", ".join(channels.values()))
 
         python_spec = conda_python_spec(spec.python)
@@ -182,6 +183,7 @@ class CondaBuilder:
             meta.mkdir(parents=True, exist_ok=True)
             PrefixRecord(pinned[0], PrefixPaths()).write_to_path(meta / f"{pinned[0].file_name[:-6]}.json", True)
         started = time.monotonic()
+        ctx.phase("install")  # rattler downloads the packages and links them in one call
         _run(ctx, lines, _install(records, ctx.prefix, packages_cache, bool(pinned), _Reporter(lines)))
         ctx.log(f"Installed {len(conda_records)} conda package(s) in {time.monotonic() - started:.1f}s")
 
@@ -201,6 +203,7 @@ class CondaBuilder:
         box = self._sandbox(ctx, scratch, uv_env, [Path(base_prefix)] if base_prefix else _host_installs_of(python))
         if spec.pip_packages:
             packages += self._pip_install(ctx, python, box)
+        ctx.phase("compile")
         compile_bytecode(ctx, python, cwd=ctx.prefix, env=uv_env, sandbox=box)
         info = interpreter_info(python, box)
         extra = {"channels": list(channels.values())}

@@ -92,8 +92,11 @@ class DockerBuilder:
             build_args = dict(ctx.spec.build_args)
             # The file the daemon will read (the context copy holds no symlinks), checked before it does.
             policy = dockerfile_policy.ImagePolicy.for_org(ctx.org_id)
+            ctx.phase("resolve")
             bases = dockerfile_policy.check_dockerfile(dockerfile.read_text(errors="replace"), build_args, policy)
+            ctx.phase("download")  # base images not here yet are pulled
             _check_base_images(client, ctx, bases, policy)
+            ctx.phase("install")
             args = " ".join(f"--build-arg {key}" for key in build_args)
             ctx.log(f"$ docker build --network {build_network.NETWORK} {args} -t {image} .pyrun/".replace("  ", " "))
             image_id = BuildStream(client, ctx, image, build_args).run()

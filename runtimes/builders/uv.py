@@ -71,6 +71,7 @@ class UvBuilder:
 
     def _build(self, ctx: BuildContext, scratch: Path) -> BuildResult:
         spec = ctx.spec
+        ctx.phase("resolve")
         interpreter = self._interpreter(ctx)
         base_prefix = host_base_prefix(interpreter.path)
         ctx.log(f"Python {interpreter.version_text}")
@@ -87,9 +88,11 @@ class UvBuilder:
         )
         python = ctx.prefix / "bin" / "python"
         if spec.pip_packages:
+            ctx.phase("install")  # uv resolves, downloads and installs in this one command
             installed = run_command([uv, "pip", "install", "--python", python, *spec.pip_packages], ctx, sandbox=box)
             if installed.exit_code != 0:
                 raise PyrunError("runtime:user:pip-failed", output=_resolver_message(installed.output))
+        ctx.phase("compile")
         compile_bytecode(ctx, python, cwd=scratch, env=env, sandbox=box)
         packages = installed_packages(ctx.prefix)
         ctx.log(f"{len(packages)} package(s): " + ", ".join(f"{p['name']}=={p['version']}" for p in packages))

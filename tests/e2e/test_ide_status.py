@@ -176,7 +176,7 @@ def test_entrypoint_menu_and_run_agree_after_a_delete_and_the_backend_survives_a
     expect(page.get_by_label("Entrypoint")).to_have_value("main.py")
 
 
-# --- The login page, organisations, a failed build ------------------------------------------------------------
+# --- The login page, organisations, a failed build and its steps ------------------------------------------
 
 BACKGROUND = "getComputedStyle(document.body).backgroundColor"
 
@@ -228,4 +228,9 @@ def test_a_failed_build_replaces_the_building_toast_with_its_error(
     expect(failure).to_contain_text("this-package-does-not-exist-pyrun-xyz")
     expect(toasts.filter(has_text="Building the runtime…")).to_have_count(0)
     expect(page.get_by_test_id("runtime-state")).to_have_text("failed")
+    # The step indicator: resolve passed, the install step is where it failed (download is part of uv's install).
+    steps = page.get_by_role("list", name="Build steps")
+    expect(steps).to_have_attribute("data-phase", "install")
+    expect(steps.locator("li[aria-current=step]")).to_have_text("✗ install")
+    expect(steps.locator("li").first).to_have_text("✓ resolve")
     shot("build-failed")

@@ -81,6 +81,7 @@ class TestUvBuilds(TenantTest):
         second = self.ensure(IDNA)
         assert second.pk != first.pk and len(inline_builds) == 2
         assert second.state == Runtime.State.READY
+        assert second.build_phase == Runtime.Phase.DONE  # the step indicator's last step
         assert {p["name"] for p in second.packages} == {"six", "idna"}
         done = subprocess.run([str(second.python), "-c", "import idna, six"], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
@@ -90,6 +91,8 @@ class TestUvBuilds(TenantTest):
         assert runtime.state == Runtime.State.FAILED
         assert runtime.error_id == "runtime:user:pip-failed"
         assert "this-package-does-not-exist-pyrun-xyz" in runtime.error_message
+        # The step it failed at, said by the builder (uv resolves, downloads and installs in one command).
+        assert runtime.build_phase == Runtime.Phase.INSTALL
         assert "not found in the package registry" in runtime.error_message
         assert not final_prefix(runtime).exists()
         assert not list(layout.builds_root().glob(f"{runtime.pk}-*"))

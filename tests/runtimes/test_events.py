@@ -34,7 +34,10 @@ class TestBuildEvents(TenantTest):
         async_to_sync(layer.group_add)(group_name(runtime.pk), channel)
         assert director.run_build(*sent_builds[0]) == Runtime.State.READY
         messages = async_to_sync(_drain)(layer, channel)
-        states = [m["state"] for m in messages if m["type"] == "runtime.state"]
+        states = [m["state"] for m in messages if m["type"] == "runtime.state" and "phase" not in m]
         assert states == ["building", "ready"]
+        # The build's steps, as the uv builder starts each one (the step indicator follows them).
+        phases = [m["phase"] for m in messages if m["type"] == "runtime.state" and "phase" in m]
+        assert phases == ["", "resolve", "install", "compile", "done"]
         seqs = [line["seq"] for m in messages if m["type"] == "runtime.log" for line in m["lines"]]
         assert seqs == list(runtime.log_lines.values_list("seq", flat=True))

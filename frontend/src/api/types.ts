@@ -134,6 +134,8 @@ export interface Runtime {
   spec_hash: string;
   python_version: string | null;
   size_bytes: number | null;
+  // The step the last build reached ("" before any): resolve, download, install, compile, publish, done.
+  build_phase?: string;
   error: { id: string; message: string } | null;
   timings: {
     created_at: string;

@@ -26,6 +26,30 @@ export function runtimeFacts(runtime: Pick<Runtime, "kind" | "builder" | "python
   ].filter(Boolean);
 }
 
+// A build's steps in order (runtimes/models.py Runtime.Phase). Not every builder takes each one: uv installs
+// without a separate download step, only Lambda and image targets publish.
+export const BUILD_STEPS = ["resolve", "download", "install", "compile", "publish", "done"] as const;
+
+/** resolve → download → install → compile → publish → done: the steps behind, the current one, and where a failed
+ * build stopped. */
+export function BuildSteps({ phase, state }: { phase: string; state: RuntimeState | undefined }) {
+  const at = BUILD_STEPS.indexOf(phase as (typeof BUILD_STEPS)[number]);
+  if (at < 0) return null;
+  return (
+    <ol className="build-steps" aria-label="Build steps" data-phase={phase}>
+      {BUILD_STEPS.map((step, i) => {
+        const status =
+          i < at || (step === "done" && i === at) ? "passed" : i > at ? "ahead" : state === "failed" ? "failed" : "current";
+        return (
+          <li key={step} className={`build-step ${status}`} aria-current={status === "current" || status === "failed" ? "step" : undefined}>
+            {status === "failed" ? `✗ ${step}` : status === "passed" ? `✓ ${step}` : step}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
 export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: RuntimePanelProps) {
   const { notify, dismiss } = useApp();
   // The "Building the runtime…" toast: replaced by the build's outcome when it ends (a failure must not read as
@@ -51,8 +75,11 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
           buffer.add(lines.map((l) => ({ seq: l.seq, stream: "stdout" as const, text: l.text.endsWith("\n") ? l.text : l.text + "\n" })));
         } else if (message.type === "runtime.state") {
           const state = message.state as RuntimeState;
+          const phase = message.phase as string | undefined;
           client.setQueryData(keys.runtime(runtimeId), (r: Runtime | undefined) =>
-            r ? { ...r, state, error: (message.error as Runtime["error"]) ?? null } : r,
+            r
+              ? { ...r, state, error: (message.error as Runtime["error"]) ?? null, ...(phase !== undefined ? { build_phase: phase } : {}) }
+              : r,
           );
           if (state === "ready" || state === "failed") {
             if (buildToast.current !== null) {
@@ -122,6 +149,7 @@ export function RuntimePanel({ workspace, readOnly, onChanged, buildRequest }: R
               : `created ${formatTime(runtime.timings?.created_at)}`}
           </span>
         )}
+        {runtime?.build_phase && <BuildSteps phase={runtime.build_phase} state={state} />}
         {runtime?.error && <span className="error">{runtime.error.message}</span>}
         <span className="spacer" />
         {!readOnly && <button onClick={build}>Build for current spec</button>}
