@@ -139,6 +139,13 @@ def test_tasks_stopped_by_cancel_are_lost(tenant, live_server_url, jobs_worker, 
     )
     shot("gantt-lost")
 
+    # The Metrics panel counts them apart from the failed ones.
+    panel_tab(page, "Metrics").click()
+    metrics = page.get_by_test_id("metrics")
+    expect(metrics).to_have_attribute("aria-busy", "false")
+    expect(metrics.get_by_text("Lost", exact=True).first.locator("xpath=..")).to_contain_text("2")
+    expect(metrics.get_by_text("Failed", exact=True).first.locator("xpath=..")).to_contain_text("0")
+
     panel_tab(page, "Runs").click()
     row = page.get_by_test_id("runs-history").locator("tbody tr").first
     expect(row).to_contain_text("0 ok · 0 failed · 2 lost")

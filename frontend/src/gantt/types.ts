@@ -69,6 +69,7 @@ export interface GroupSummary {
   running: number;
   finished: number;
   failed: number;
+  lost?: number; // tasks that had not reported their end when the job's processes ended
   start: number;
   end: number | null;
 }

@@ -264,6 +264,7 @@ function MetricsForJob({ jobId, live }: MetricsPanelProps) {
         <Tile label="Running" value={m ? m.statuses.running.toLocaleString() : "–"} />
         <Tile label="Finished" value={m ? m.statuses.finished.toLocaleString() : "–"} />
         <Tile label="Failed" value={m ? m.statuses.failed.toLocaleString() : "–"} />
+        <Tile label="Lost" value={m ? (m.statuses.lost ?? 0).toLocaleString() : "–"} />
         <Tile label="p50" value={formatDuration(m?.durations.p50)} title="Median duration of finished tasks" />
         <Tile label="p95" value={formatDuration(m?.durations.p95)} />
         <Tile label="Max" value={formatDuration(m?.durations.max)} />
@@ -361,7 +362,7 @@ function MetricsForJob({ jobId, live }: MetricsPanelProps) {
             <table style={styles.table}>
               <thead>
                 <tr>
-                  {["Group", "Framework", "Tasks", "Running", "Finished", "Failed", "Duration"].map((h) => (
+                  {["Group", "Framework", "Tasks", "Running", "Finished", "Failed", "Lost", "Duration"].map((h) => (
                     <th key={h} style={styles.th}>{h}</th>
                   ))}
                 </tr>
@@ -375,6 +376,7 @@ function MetricsForJob({ jobId, live }: MetricsPanelProps) {
                     <td style={styles.td}>{g.running}</td>
                     <td style={styles.td}>{g.finished}</td>
                     <td style={styles.td}>{g.failed}</td>
+                    <td style={styles.td}>{g.lost ?? 0}</td>
                     <td style={styles.td}>{g.end !== null ? formatDuration(g.end - g.start) : "running"}</td>
                   </tr>
                 ))}

@@ -3,7 +3,7 @@ import type { GroupSummary } from "../gantt/types";
 
 export interface JobMetrics {
   tasks: number;
-  statuses: { running: number; finished: number; failed: number };
+  statuses: { running: number; finished: number; failed: number; lost?: number };
   durations: { count: number; min: number | null; p50: number | null; p95: number | null; max: number | null; mean: number | null };
   peak_concurrency: number;
   peak_at: number | null;
