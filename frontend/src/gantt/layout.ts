@@ -109,7 +109,6 @@ export interface LayoutOptions {
   jobEnded: boolean; // running tasks of an ended job are "lost"
 }
 
-let scratch = new Uint32Array(1024);
 let work = allocBars(1024, 1);
 
 /** Cull, place and (when needed) merge the store's tasks for a view. O(tasks in the window). */
@@ -121,81 +120,95 @@ export function layoutTasks(store: TaskStore, opts: LayoutOptions): Bars {
   const [lo, hi] = store.cullRange(view.start, view.end, openEnd);
   const { order, start, end, laneRank, lane } = store;
 
-  // Pass 1: the tasks that overlap the window, in start order.
-  if (scratch.length < hi - lo) scratch = new Uint32Array(Math.max(hi - lo, scratch.length * 2));
-  let visible = 0;
-  for (let k = lo; k < hi; k++) {
+  // Pass 1: whether the window holds few enough tasks to draw each one. Counting stops past the limit: a zoomed-out
+  // view of a million tasks need not be walked twice.
+  const limit = Math.min(EXACT_MAX_BARS, width * rows);
+  let few = 0;
+  for (let k = lo; k < hi && few <= limit; k++) {
     const i = order[k];
     const e = end[i];
     const stop = e === e ? e : Math.max(start[i], openEnd);
-    if (stop >= view.start && start[i] <= view.end) scratch[visible++] = i;
+    if (stop >= view.start && start[i] <= view.end) few++;
   }
-  const exact = visible <= Math.min(EXACT_MAX_BARS, width * rows);
-  // Bars are built in a buffer kept between frames (no garbage per frame), then copied grouped by row.
-  const capacity = exact ? visible : Math.min(visible, 2 * width * rows);
+  const exact = few <= limit;
+  // Bars are built in a buffer kept between frames (no garbage per frame), then copied grouped by row. Merged, a
+  // track's bars cover disjoint pixels: at most `width` bars a track.
+  const capacity = exact ? few : Math.min(hi - lo, 2 * width * rows);
   if (work.row.length < capacity) work = allocBars(Math.max(capacity, work.row.length * 2), 1);
   const bars = work;
   bars.n = 0;
   bars.rows = rows;
   bars.key.length = 0;
   bars.lane.length = 0;
-  bars.tasks = visible;
 
   // Each lane's row, once per layout rather than once per task.
   const laneRow = new Uint32Array(lanes);
   for (let l = 0; l < lanes; l++) laneRow[l] = rowOfRank(laneRank[l], lanes, rows);
   const perPixel = (view.end - view.start) / width;
+  const pixelsPerSecond = 1 / perPixel;
   const thin = MIN_BAR_PX * perPixel;
   // Two tracks a row (2r: other tasks, 2r + 1: failed tasks), each with its open bar.
   const current = new Int32Array(2 * rows).fill(-1);
   const currentPxEnd = new Int32Array(2 * rows);
   const currentNarrow = new Uint8Array(2 * rows);
+  const status = store.status;
+  const phase = store.phase;
 
-  for (let v = 0; v < visible; v++) {
-    const i = scratch[v];
+  // Pass 2: the tasks that overlap the window, in start order, each its own bar or merged into its track's.
+  let visible = 0;
+  for (let k = lo; k < hi; k++) {
+    const i = order[k];
     const t0 = start[i];
     const e = end[i];
     const t1 = e === e ? e : Math.max(t0, openEnd);
-    let status = store.status[i];
-    if (status === STATUS_RUNNING && jobEnded) status = STATUS_LOST;
+    if (t1 < view.start || t0 > view.end) continue;
+    visible++;
+    let state = status[i];
+    if (state === STATUS_RUNNING && jobEnded) state = STATUS_LOST;
     const row = laneRow[lane[i]];
-    const track = 2 * row + (status === STATUS_FAILED ? 1 : 0);
-    const pxStart = Math.min(width - 1, Math.floor((Math.max(t0, view.start) - view.start) / perPixel + 0.5));
-    const pxEnd = Math.max(pxStart + 1, Math.floor((Math.min(t1, view.end) - view.start) / perPixel + 0.5));
-    const narrow = Math.min(t1, view.end) - Math.max(t0, view.start) < thin;
+    const track = 2 * row + (state === STATUS_FAILED ? 1 : 0);
+    const from = t0 > view.start ? t0 : view.start;
+    const to = t1 < view.end ? t1 : view.end;
+    const pxStart = Math.min(width - 1, Math.floor((from - view.start) * pixelsPerSecond + 0.5));
+    const pxEnd = Math.max(pxStart + 1, Math.floor((to - view.start) * pixelsPerSecond + 0.5));
+    const narrow = to - from < thin;
     const b = current[track];
     if (
       !exact &&
       b >= 0 &&
       (pxStart < currentPxEnd[track] || ((narrow || currentNarrow[track]) && t0 - bars.t1[b] < perPixel))
     ) {
+      // Joins the track's open bar; its colour is settled once the row is walked (below).
       currentNarrow[track] = narrow ? 1 : 0;
       if (pxEnd > currentPxEnd[track]) currentPxEnd[track] = pxEnd;
       if (t1 > bars.t1[b]) bars.t1[b] = t1;
       bars.task[b] = -1;
-      if (bars.phase[b] !== store.phase[i]) bars.phase[b] = MIXED_PHASE;
+      if (bars.phase[b] !== phase[i]) bars.phase[b] = MIXED_PHASE;
       bars.count[b]++;
-      countStatus(bars, b, status);
-      if (status !== STATUS_FAILED) {
-        bars.status[b] =
-          bars.running[b] > bars.finished[b] ? (jobEnded ? STATUS_LOST : STATUS_RUNNING) : STATUS_FINISHED;
-      }
+      countStatus(bars, b, state);
       continue;
     }
     const n = bars.n++;
     bars.row[n] = row;
     bars.t0[n] = t0;
     bars.t1[n] = t1;
-    bars.status[n] = status;
-    bars.phase[n] = store.phase[i];
+    bars.status[n] = state;
+    bars.phase[n] = phase[i];
     bars.count[n] = 1;
     bars.task[n] = i;
     bars.running[n] = bars.finished[n] = bars.failed[n] = 0;
-    countStatus(bars, n, status);
+    countStatus(bars, n, state);
     current[track] = n;
     currentPxEnd[track] = pxEnd;
     currentNarrow[track] = narrow ? 1 : 0;
   }
+  // A merged bar of other tasks takes their dominant status (failed ones have their own track).
+  for (let b = 0; b < bars.n; b++) {
+    if (bars.count[b] > 1 && bars.status[b] !== STATUS_FAILED) {
+      bars.status[b] = bars.running[b] > bars.finished[b] ? (jobEnded ? STATUS_LOST : STATUS_RUNNING) : STATUS_FINISHED;
+    }
+  }
+  bars.tasks = visible;
   bars.exact = exact || visible === bars.n;
   return groupByRow(bars);
 }
