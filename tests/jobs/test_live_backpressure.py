@@ -14,7 +14,8 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from jobs.models import Job, JobState
+from jobs import events
+from jobs.models import Job, JobState, LogChunk
 from monitoring.ingest import EventIngest
 from pyrun_web.errors import ERRORS
 from tests.jobs.conftest import make_workspace
@@ -118,6 +119,45 @@ class TestSlowClient(TenantTest):
         assert seqs == list(range(1, total + 4))
         last = next(m for m in reversed(messages) if m["type"] == "job.tasks")
         assert [e["figures"]["n"] for e in last["events"]][-3:] == [total + 1, total + 2, total + 3]
+
+    def test_a_client_that_stops_reading_the_log_still_gets_every_chunk(self, live_server_url, job):
+        # The CLI follows a run's log and wants every line: the log is never dropped, however late it arrives.
+        count, text = 120, "y" * 64_000 + "\n"
+
+        def write_log() -> None:
+            for first in range(1, count + 1, 10):
+                rows = LogChunk.objects.bulk_create(
+                    [LogChunk(job=job, seq=s, stream="stdout", text=text) for s in range(first, first + 10)]
+                )
+                events.publish_log(job.pk, rows)
+                time.sleep(0.1)
+
+        async def scenario() -> list[dict]:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", int(live_server_url.rsplit(":", 1)[1])))
+            url = ws_url(live_server_url, job.pk, "streams=log")
+            headers = {"Authorization": f"Token {self.t.keys['viewer']}"}
+            async with connect(
+                url, sock=sock, additional_headers=headers, max_size=None, max_queue=1, compression=None
+            ) as ws:
+                messages: list[dict] = []
+
+                async def read_until(done) -> None:
+                    while not done():
+                        frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+                        messages.extend(frame["messages"])
+
+                await read_until(lambda: any(m["type"] == "synced" for m in messages))
+                await asyncio.to_thread(write_log)  # 7.7 MB while the client reads nothing
+                await asyncio.sleep(2)
+                await read_until(lambda: sum(len(m.get("chunks", ())) + m.get("count", 0) for m in messages) >= count)
+                return messages
+
+        messages = asyncio.run(scenario())
+        assert not [m for m in messages if m["type"] == "dropped"]
+        seqs = [c["seq"] for m in messages if m["type"] == "job.log" for c in m["chunks"]]
+        assert seqs == list(range(1, count + 1))
 
 
 def covered(messages: list[dict]) -> int:
