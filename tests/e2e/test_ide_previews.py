@@ -5,6 +5,7 @@ a CSV a table with its header and row count, a binary file a read-only "binary f
 from __future__ import annotations
 
 import http.server
+import math
 import re
 import struct
 import threading
@@ -28,15 +29,31 @@ shot = panels.shot
 pytestmark = [pytest.mark.e2e]
 
 
-def png(width: int, height: int) -> bytes:
-    """A real RGB PNG of that size (red)."""
+def png(width: int, height: int, pixel=lambda x, y: b"\xff\x00\x00") -> bytes:
+    """A real RGB PNG of that size; ``pixel(x, y)`` gives each pixel's RGB bytes (red by default)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    rows = b"".join(b"\x00" + b"".join(pixel(x, y) for x in range(width)) for y in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def histogram_png(width: int = 480, height: int = 240) -> bytes:
+    """A plot as a job would save one: a bell-shaped histogram, blue bars on white over a grey axis."""
+    bars = 24
+    heights = [int((height - 30) * math.exp(-(((i - bars / 2 + 0.5) / (bars / 6)) ** 2) / 2)) for i in range(bars)]
+
+    def pixel(x: int, y: int) -> bytes:
+        if y == height - 20 and 10 <= x < width - 10:
+            return b"\x80\x80\x80"
+        bar, inside = divmod(x - 20, (width - 40) // bars)
+        if 0 <= bar < bars and inside >= 2 and height - 20 - heights[bar] <= y < height - 20:
+            return b"\x1f\x77\xb4"
+        return b"\xff\xff\xff"
+
+    return png(width, height, pixel)
 
 
 def open_file(page, path: str) -> None:
@@ -53,6 +70,7 @@ def test_results_open_as_image_table_and_binary_views(tenant, workspace, live_se
     with api_client(live_server_url, tenant[2]) as client:
         for path, body in (
             ("results/plot.png", png(40, 30)),
+            ("results/histogram.png", histogram_png()),
             ("results/towns.csv", csv.encode()),
             ("results/model.bin", bytes(range(256)) * 16),
         ):
@@ -71,6 +89,8 @@ def test_results_open_as_image_table_and_binary_views(tenant, workspace, live_se
     preview = page.get_by_role("toolbar", name="Preview")
     assert preview.get_by_role("link", name="Download").count() == 1
     assert preview.get_by_role("button", name="Open as text").count() == 0
+    open_file(page, "results/histogram.png")
+    page.wait_for_function("() => document.querySelector('#editor-panel .file-preview img')?.naturalWidth === 480")
     shot("image")
 
     # The CSV: a table with its header row and how many rows of how many.
