@@ -3,9 +3,12 @@ another org (with objects of its own), plus API clients that authenticate as eac
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from rest_framework.test import APIClient
 
 from pyrun_web.tenancy.models import ApiToken, Membership, Organization, Role, User
@@ -40,9 +43,21 @@ class Tenants:
         return client
 
 
+@functools.cache
+def _password_hash(hashers: tuple[str, ...]) -> str:
+    """PASSWORD hashed once per test process and hasher list: the real hasher spends a million PBKDF2 rounds (about
+    0.4 s here) on each call, and nearly every API test makes five accounts. Each one still has that real hash and
+    logs in with PASSWORD; only the salt is shared between them."""
+    return make_password(PASSWORD)
+
+
 def make_tenants() -> Tenants:
-    users = {name: User.objects.create_user(f"{name}@example.com", PASSWORD) for name in
+    users = {name: User.objects.create_user(f"{name}@example.com", None) for name in
              ("owner", "admin", "member", "viewer", "outsider")}  # fmt: skip
+    password = _password_hash(tuple(settings.PASSWORD_HASHERS))
+    User.objects.filter(pk__in=[user.pk for user in users.values()]).update(password=password)
+    for user in users.values():
+        user.password = password
     org = create_organization("Acme Research", users["owner"])
     other = create_organization("Globex", users["outsider"])
     for name, role in (("admin", Role.ADMIN), ("member", Role.MEMBER), ("viewer", Role.VIEWER)):

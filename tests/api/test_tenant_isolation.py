@@ -104,8 +104,13 @@ def test_outsider_gets_404_on_every_method(tenants: Tenants, regex, callback):
         response = getattr(client, method)(url, {}, format="json")
         assert response.status_code == 404, (method, url, response.status_code)
         assert response.json()["error"]["id"] == "api:user:not-found"
-    # The same object is visible to its own org (so the 404 above is about tenancy, not a broken route).
-    assert tenants.client("owner").get(url).status_code in (200, 405)
+    # The same object is visible to its own org (so the 404 above is about tenancy, not a broken route). A route that
+    # needs parameters (search's ?q=) answers the owner's bare GET with its own validation error instead.
+    response = tenants.client("owner").get(url)
+    assert response.status_code in (200, 400, 405), (url, response.status_code)
+    if response.status_code == 400:
+        error = response.json()["error"]["id"]
+        assert ":user:" in error and error != "api:user:not-found", error
 
 
 # Lists that are not an org's: the workspace templates, the pipelines and the executor backends.

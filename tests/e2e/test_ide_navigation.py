@@ -129,7 +129,7 @@ def test_a_traceback_line_opens_the_file_at_that_line_and_is_marked_in_the_edito
     page.locator(".monaco-editor .view-lines", has_text="raise ValueError").wait_for()
     expect(page.locator("#editor-panel .line-numbers.active-line-number")).to_have_text("7")
     # The last run's problem is marked on that line, with the exception as its message.
-    expect(page.locator("#editor-panel .squiggly-error")).to_have_count(1)
+    expect(page.locator("#editor-panel .squiggly-error")).to_have_count(1, timeout=30_000)
     shot("marker")
 
     # The Output panel: a filter by text keeps the lines holding it (any case), a stream's filter that stream's.
