@@ -16,14 +16,26 @@ describe("LogBuffer", () => {
 
   it("keeps streams apart and blank lines", () => {
     const buffer = new LogBuffer();
+    // stdout wrote "a\n\nb\n": its lines are "a", "" and "b", whatever stderr wrote in between.
     buffer.add([out(1, "a"), out(2, "err\n", "stderr"), out(3, "\n\nb\n")]);
     expect(buffer.lines().map((l) => [l.stream, l.text])).toEqual([
       ["stdout", "a"],
       ["stderr", "err"],
       ["stdout", ""],
-      ["stdout", ""],
       ["stdout", "b"],
     ]);
+  });
+
+  it("ends a print's line with its newline read after another stream's lines, with no empty line", () => {
+    // An unbuffered print("starting") writes "starting" and "\n" apart; the traceback on stderr came in between.
+    const buffer = new LogBuffer();
+    buffer.add([out(1, "starting"), out(2, "Traceback (most recent call last):\n", "stderr"), out(3, "\n")]);
+    expect(buffer.lines().map((l) => [l.stream, l.text])).toEqual([
+      ["stdout", "starting"],
+      ["stderr", "Traceback (most recent call last):"],
+    ]);
+    buffer.add([out(4, "next\n")]);
+    expect(buffer.lines().map((l) => l.text)).toEqual(["starting", "Traceback (most recent call last):", "next"]);
   });
 
   it("keeps the task stream (what a job's tasks printed) apart from stdout", () => {

@@ -53,6 +53,9 @@ export class LogBuffer {
   private blocks: Block[] = [];
   private count = 0;
   private open = false; // the last line has no newline yet
+  // Streams whose own latest line has no newline yet, even when another stream's lines came after it: an unbuffered
+  // print() writes "text" and "\n" apart, and the supervisor may read stderr in between.
+  private unterminated = new Set<number>();
   private levels = new LevelTracker();
   private openLineState = false; // the tracker's state before the open line (classified again as it grows)
   private pending = new Map<number, Chunk>();
@@ -135,6 +138,7 @@ export class LogBuffer {
     this.count = 0;
     this.dropped = 0;
     this.open = false;
+    this.unterminated.clear();
     this.levels.reset();
     this.lastSeq = 0;
     this.pending.clear();
@@ -155,6 +159,11 @@ export class LogBuffer {
     this.lastSeq = chunk.seq;
     const stream = code(chunk.stream);
     const parts = chunk.text.split("\n");
+    const continues = this.unterminated.has(stream);
+    if (chunk.text !== "") {
+      if (chunk.text.endsWith("\n")) this.unterminated.delete(stream);
+      else this.unterminated.add(stream);
+    }
     // "a\nb\n" -> ["a", "b", ""]: the last part is the start of a line still open ("" if none).
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i];
@@ -163,7 +172,11 @@ export class LogBuffer {
         if (i > 0) this.open = false;
         break;
       }
-      if (i === 0 && this.open && this.lastStream() === stream) {
+      const sameLine = i === 0 && this.open && this.lastStream() === stream;
+      if (i === 0 && part === "" && continues && !sameLine) {
+        continue; // the newline that ends this stream's line from before the other stream's lines: no empty line
+      }
+      if (sameLine) {
         this.appendToLast(part);
       } else {
         this.push(part, stream);
