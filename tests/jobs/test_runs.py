@@ -31,10 +31,18 @@ def processes_with(marker: str) -> list[psutil.Process]:
     return found
 
 
+def running(process: psutil.Process) -> bool:
+    """Still there and not a zombie; a process that ends between the listing and this check is gone."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def gone_within(marker: str, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not [p for p in processes_with(marker) if p.status() != psutil.STATUS_ZOMBIE]:
+        if not [p for p in processes_with(marker) if running(p)]:
             return True
         time.sleep(0.05)
     return False
