@@ -19,14 +19,8 @@ from workspaces.services import create_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# That module's fixtures, shared rather than copied: one live server for the module, the owner and their token,
-# the logged-in page that fails on any console error, screenshots.
-_module_server = panels._module_server
-live_server_url = panels.live_server_url
-tenant = panels.tenant
-page_errors = panels.page_errors
-page = panels.page
-shot = panels.shot
+# That module's fixtures, shared rather than copied (see share_fixtures).
+panels.share_fixtures(globals())
 
 SCRIPT = """\
 import sys

@@ -37,6 +37,17 @@ def in_thread(fn, *args, **kwargs):
         return pool.submit(fn, *args, **kwargs).result()
 
 
+SHARED_FIXTURES = ("_module_server", "live_server_url", "tenant", "workspace", "page_errors", "page", "shot")
+
+
+def share_fixtures(namespace: dict) -> None:
+    """Give another e2e module this module's fixtures rather than copies: one live server per module, the owner and
+    their token, a workspace from the python template, the logged-in page that fails on any console error, and
+    screenshots. Pytest finds fixtures by name in a module's namespace, so the call goes at that module's top."""
+    for name in SHARED_FIXTURES:
+        namespace[name] = globals()[name]
+
+
 @pytest.fixture(scope="module")
 def _module_server(django_db_setup, django_db_blocker, redis_server):
     """One uvicorn for the module (tests/conftest.py starts one per test): each test's data is committed and

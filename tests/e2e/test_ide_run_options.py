@@ -13,14 +13,8 @@ from playwright.sync_api import expect
 from tests.e2e import test_ide_panels as panels
 from tests.e2e.test_ide_panels import api_client, open_ide
 
-# That module's fixtures, shared rather than copied (as test_ide_previews.py does).
-_module_server = panels._module_server
-live_server_url = panels.live_server_url
-tenant = panels.tenant
-workspace = panels.workspace
-page_errors = panels.page_errors
-page = panels.page
-shot = panels.shot
+# That module's fixtures, shared rather than copied (see share_fixtures).
+panels.share_fixtures(globals())
 
 pytestmark = [pytest.mark.e2e]
 

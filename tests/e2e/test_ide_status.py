@@ -14,15 +14,8 @@ from tests.e2e import test_ide_panels as panels
 from tests.e2e.test_ide_panels import api_client, in_thread, open_ide, put_file, run_state
 from workspaces.services import create_workspace
 
-# That module's fixtures, shared rather than copied: one live server for the module, the owner and their token,
-# a workspace from the python template, the logged-in page that fails on any console error, screenshots.
-_module_server = panels._module_server
-live_server_url = panels.live_server_url
-tenant = panels.tenant
-workspace = panels.workspace
-page_errors = panels.page_errors
-page = panels.page
-shot = panels.shot
+# That module's fixtures, shared rather than copied (see share_fixtures).
+panels.share_fixtures(globals())
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
