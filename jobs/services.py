@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs import broker
+from jobs.log_lines import joined_lines
 from jobs.models import STARTED_STATES, Job, JobState, LogChunk
 from pyrun_web.errors import PyrunError
 from pyrun_web.sandbox import env_policy
@@ -188,8 +189,8 @@ def log_page(job: Job, after: int = 0, limit: int = 1000) -> LogPage:
 def log_text_chunks(job_id: int) -> Iterator[str]:
     """The job's whole output as text, chunk by chunk in seq order (the log download): read in batches, so a
     100 MB log is never held in memory."""
-    rows = LogChunk.objects.filter(job_id=job_id).order_by("seq").values_list("text", flat=True)
-    yield from rows.iterator(chunk_size=500)
+    rows = LogChunk.objects.filter(job_id=job_id).order_by("seq").values_list("stream", "text")
+    yield from joined_lines(rows.iterator(chunk_size=500))
 
 
 def _writer_surely_gone(job: Job) -> bool:

@@ -29,3 +29,22 @@ class TestLogDownload(TenantTest):
         response = self.api("outsider").get(f"/api/v1/jobs/{job.pk}/export/log/")
         assert response.status_code == 404
         assert b"secret" not in response.content
+
+    def test_a_line_cut_by_another_streams_lines_reads_as_the_output_panel_shows_it(self):
+        job = make_job(self.t, state=JobState.FAILED)
+        # An unbuffered print writes "starting" and its newline apart; the traceback came in between.
+        written = [
+            ("stdout", "starting"),
+            ("stderr", "Traceback\nValueError: bad\n"),
+            ("stdout", "\n"),
+            ("stdout", "half"),
+            ("stderr", "warn\n"),
+            ("stdout", " more\n"),
+            ("system", "== exited\n"),
+        ]
+        LogChunk.objects.bulk_create(
+            LogChunk(job=job, seq=n, stream=stream, text=text) for n, (stream, text) in enumerate(written, 1)
+        )
+        response = self.api("viewer").get(f"/api/v1/jobs/{job.pk}/export/log/")
+        body = b"".join(response.streaming_content).decode()
+        assert body == "starting\nTraceback\nValueError: bad\nhalf\nwarn\n more\n== exited\n"
