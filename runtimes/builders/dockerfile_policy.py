@@ -441,8 +441,15 @@ class _Walk:
                     continue
                 if "$" in value:
                     raise self.refuse(ins.line, value, f"{via}COPY --from with a variable cannot be checked")
-                if value.isdigit() or value.lower() in self.stages:
-                    continue  # an earlier stage, by index or name
+                if value.isdigit():
+                    # Docker reads a number as a stage index, never as an image (an image id made only of
+                    # digits included). Out of range is refused here so the error names the line; an ONBUILD
+                    # trigger's index counts the stages of a later build, unknown here.
+                    if via or int(value) < len(self.stages):
+                        continue
+                    raise self.refuse(ins.line, value, f"{via}no earlier build stage has the index {value}")
+                if value.lower() in self.stages:
+                    continue  # an earlier stage, by name
                 self.check_image(ins.line, value, via=via)
         elif ins.keyword == "add":
             for source in _add_sources(ins.rest)[:-1]:

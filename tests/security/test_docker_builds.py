@@ -391,3 +391,12 @@ def test_run_steps_reach_the_internet_but_not_the_host_metadata_or_private_netwo
     assert set(results) == set(targets), lines[-30:]
     assert all(state == "BLOCKED" for state in results.values()), results
     assert host_service.requests == []
+
+
+@pytest.mark.parametrize("index", ["1", "281142441190"])
+def test_copy_from_a_number_names_an_earlier_stage_or_is_refused(index):
+    # Docker reads a number as a stage index even when an image id is made only of digits.
+    error = refused(f"FROM debian:12 AS one\nFROM debian:12\nCOPY --from={index} /x /x\n")
+
+    assert error.id == "runtime:user:docker-from-refused"
+    assert f"line 3: the image {index} cannot be used: no earlier build stage has the index {index}" in error.message
