@@ -48,7 +48,7 @@ EMITTER = textwrap.dedent("""
                 time.sleep(due - time.time())
         now = time.time()
         n = min(line_events, total - sent)
-        batch = [{"fw": "lithops", "group": "bench/M000", "key": f"bench/M000/{sent + i}", "phase": "task",
+        batch = [{"framework": "lithops", "group": "bench/M000", "key": f"bench/M000/{sent + i}", "phase": "task",
                   "status": "finished", "lane": f"pid {i % 8}", "start": now, "end": now, "error": "",
                   "figures": {"emit": now}} for i in range(n)]
         sock.sendall(encode(batch).encode() + b"\\n")

@@ -38,7 +38,7 @@ from monitoring.lanes import SlotPacker
 from monitoring.models import TaskEvent, TaskStatus
 from monitoring.task_output import TaskOutputs
 from monitoring.tasks_query import running_rows
-from monitoring.wire import MAX_LINE_BYTES, OUTPUT_LINE_PREFIX, Event, parse_line
+from monitoring.wire import MAX_LINE_BYTES, OUTPUT_LINE_PREFIX, Event, decode_line, encode_events
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class EventIngest:
                 self.rejected += 1
             self._arrived.set()
             return
-        events, rejected = parse_line(line)
+        events, rejected = decode_line(line)
         self.rejected += rejected
         if not events:
             return
@@ -324,16 +324,17 @@ class EventIngest:
         seq = self.next_seq
         place, dumps, job_id = self.packer.place, orjson.dumps, self.job_id
         for e in taken:
-            if not e["lane"]:
-                e["lane"] = place(e["key"], e["phase"], e["start"], e["end"])
-            e["seq"] = seq
-            rows.append((job_id, seq, e["framework"], e["group"], e["key"], e["phase"], e["status"], e["lane"],
-                         e["start"], e["end"], e["error"], dumps(e["figures"]).decode()))  # fmt: skip
+            if not e.lane:
+                e.lane = place(e.key, e.phase, e.start, e.end)
+            e.seq = seq
+            rows.append((job_id, seq, e.framework, e.group, e.key, e.phase, e.status, e.lane, e.start, e.end, e.error,
+                         dumps(e.figures).decode()))  # fmt: skip
             seq += 1
         _insert(rows)
         self.next_seq = seq
         self.written += len(rows)
-        live.publish_tasks(self.job_id, taken)  # the events, now with seq and lane: what task_dict makes
+        # The events, now with seq and lane, encoded once as what task_dict makes.
+        live.publish_encoded_tasks(self.job_id, encode_events(taken), taken[0].seq, taken[-1].seq)
         return len(rows)
 
     def _end_open_tasks(self) -> None:
@@ -345,9 +346,7 @@ class EventIngest:
         # Not capped (they go round _take): at most one per stored row, and no bar may run on forever.
         error = TASK_END_NOT_KEPT.format(cap=self.cap) if self.over_cap else TASK_LOST
         for row in running_rows(self.job_id).values(*fields):
-            self.waiting.append(
-                {**row, "status": TaskStatus.LOST, "end": max(now, row["start"]), "error": error, "figures": {}}
-            )
+            self.waiting.append(Event(**row, status=TaskStatus.LOST.value, end=max(now, row["start"]), error=error))
         while self.waiting:
             self.flush()
 

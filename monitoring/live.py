@@ -91,6 +91,13 @@ def publish_tasks(job_id: int, events: Sequence[dict[str, Any]]) -> None:
         publish(job_group(job_id), {"type": "job.tasks", "job": job_id, **encoded(list(events))})
 
 
+def publish_encoded_tasks(job_id: int, encoded_events: bytes, first: int, last: int) -> None:
+    """:func:`publish_tasks` for events the caller encoded already (a JSON array of what :func:`task_dict` makes),
+    seqs ``first`` to ``last``."""
+    publish(job_group(job_id), {"type": "job.tasks", "job": job_id, "encoded": encoded_events, "first": first,
+                                "last": last})  # fmt: skip
+
+
 def publish_samples(job_id: int, samples: Sequence[ResourceSample]) -> None:
     if samples:
         publish(job_group(job_id), {"type": "job.samples", "job": job_id, "samples": [sample_dict(s) for s in samples]})

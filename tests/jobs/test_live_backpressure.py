@@ -37,8 +37,9 @@ def line(first: int, count: int) -> bytes:
     now = time.time()
     return (
         json.dumps([
-            {"fw": "lithops", "group": "ex/M000", "key": f"ex/M000/{first + i}", "phase": "task", "status": "failed",
-             "lane": "pid 1", "start": now, "end": now, "error": ERROR_TEXT, "figures": {"n": first + i}}
+            {"framework": "lithops", "group": "ex/M000", "key": f"ex/M000/{first + i}", "phase": "task",
+             "status": "failed", "lane": "pid 1", "start": now, "end": now, "error": ERROR_TEXT,
+             "figures": {"n": first + i}}
             for i in range(count)
         ]).encode()
         + b"\n"

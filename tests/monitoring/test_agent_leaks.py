@@ -159,8 +159,8 @@ def test_a_scheduler_of_the_jobs_own_is_reported_once_even_when_named_as_the_rem
 class TestEmitterLife:
     """The sender alone, in this process: its thread and connection last as long as an open channel."""
 
-    EVENT = {"fw": "dask", "group": "inc", "key": "inc-1", "phase": "compute", "status": "finished", "lane": "w #1",
-             "start": 1.0, "end": 2.0, "error": "", "figures": {}}  # fmt: skip
+    EVENT = {"framework": "dask", "group": "inc", "key": "inc-1", "phase": "compute", "status": "finished",
+             "lane": "w #1", "start": 1.0, "end": 2.0, "error": "", "figures": {}}  # fmt: skip
 
     @pytest.fixture
     def emitter_module(self, monkeypatch):

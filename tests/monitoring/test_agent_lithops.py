@@ -242,7 +242,7 @@ class TestEmitter:
 
     def test_batches_arrive_parsed_and_a_runner_that_goes_away_only_drops_events(self, emitter_module, listener):
         sender = emitter_module.Emitter(str(listener.path))
-        event = {"fw": "dask", "group": "inc", "key": "inc-1", "phase": "compute", "status": "finished",
+        event = {"framework": "dask", "group": "inc", "key": "inc-1", "phase": "compute", "status": "finished",
                  "lane": "w #1", "start": 1.0, "end": 2.0, "error": "", "figures": {"nbytes": 28}}  # fmt: skip
         for _ in range(1200):
             sender.put(event)

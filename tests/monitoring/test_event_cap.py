@@ -3,6 +3,7 @@ nor published; the count is on the job (and its API), and the job's log gets one
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from jobs.models import Job
@@ -19,7 +20,8 @@ CAP = 100
 @pytest.fixture
 def published(monkeypatch) -> list[dict]:
     sent: list[dict] = []
-    monkeypatch.setattr(live, "publish_tasks", lambda job_id, events: sent.extend(events))
+    # The channel layer's door: what the job's group would receive.
+    monkeypatch.setattr(live, "publish", lambda group, message: sent.extend(orjson.loads(message["encoded"])))
     return sent
 
 

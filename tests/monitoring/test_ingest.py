@@ -20,7 +20,7 @@ from tests.tenants import TenantTest
 
 
 def event(key: str, start: float, end: float | None, status: str = "finished", lane: str = "", **extra) -> dict:
-    return {"fw": "lithops", "group": "ex/M000", "key": key, "phase": "task", "status": status, "lane": lane,
+    return {"framework": "lithops", "group": "ex/M000", "key": key, "phase": "task", "status": status, "lane": lane,
             "start": start, "end": end, "error": "", "figures": {}, **extra}  # fmt: skip
 
 
@@ -68,7 +68,7 @@ class TestIngest(TenantTest):
             send(
                 ingest.path,
                 b"not json\n",
-                line(event("good-1", 1.0, 2.0), {"fw": "lithops", "key": "no-phase"}, event("good-2", 2.0, 3.0)),
+                line(event("good-1", 1.0, 2.0), {"framework": "lithops", "key": "no-phase"}, event("good-2", 2.0, 3.0)),
                 line({"fw": "spark", "key": "x", "phase": "task", "status": "finished", "start": 1}),
                 b'{"fw": "dask"}\n',
             )

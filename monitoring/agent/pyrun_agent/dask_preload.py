@@ -141,14 +141,14 @@ class _Converter:
             is_failure = failed and phase == "compute"
             computed = computed or phase == "compute"
             start, end = entry.get("start"), entry.get("stop")
-            events.append({"fw": "dask", "group": group, "key": name, "phase": phase,
+            events.append({"framework": "dask", "group": group, "key": name, "phase": phase,
                            "status": "failed" if is_failure else "finished", "lane": self._packed(lane, start, end),
                            "start": start, "end": end,
                            "error": error if is_failure else "", "figures": figures})  # fmt: skip
         if failed and not computed:
             now = time.time()
             lane = self._packed(self._lane_thread(worker, thread), now, now) if worker else ""
-            events.append({"fw": "dask", "group": group, "key": name, "phase": "compute", "status": "failed",
+            events.append({"framework": "dask", "group": group, "key": name, "phase": "compute", "status": "failed",
                            "lane": lane, "start": now, "end": now, "error": error,
                            "figures": base_figures})  # fmt: skip
         return events

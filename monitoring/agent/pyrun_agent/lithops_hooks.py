@@ -238,7 +238,7 @@ def _send_output(sender, executor_id, job_id, call_id, status: dict) -> None:
 def _event(executor_id, job_id, call_id, status, lane, start, end, error="", figures=None) -> dict:
     group = f"{executor_id}/{job_id}"
     return {
-        "fw": "lithops",
+        "framework": "lithops",
         "group": group,
         "key": f"{group}/{call_id}",
         "phase": "task",
