@@ -2,7 +2,7 @@
 
 On connect: the job's state, then its log chunks, task events and resource samples after the seqs the client
 asks for (``?log_after=&tasks_after=&samples_after=``, default 0: everything), then ``synced``, then live
-messages as they happen (``job.state``, ``job.log``, ``job.tasks``, ``job.samples``), at most ten frames a
+messages as they happen (``job.state``, ``job.log``, ``job.tasks``, ``job.samples``), at most twenty frames a
 second (see :mod:`pyrun_web.stream_consumer`). ``?streams=log,tasks`` limits what is sent. Viewers may watch;
 ``{"type": "cancel"}`` needs a member.
 """
