@@ -36,7 +36,14 @@ class TaskStatus(models.TextChoices):
 class TaskEvent(models.Model):
     """One phase of one task: a bar on the Gantt chart (``end`` is None while it runs)."""
 
-    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="task_events")
+    # No foreign key constraint in the database, and no index of its own (the unique (job, seq) index serves every
+    # lookup by job): PostgreSQL checked the constraint with a query per inserted row at commit, about a third of
+    # the server's CPU for a COPY of events. Only the job's ingest writes rows, for its own job; deleting a job
+    # still deletes its events (Django cascades), and rows written after a job's deletion are pruned
+    # (monitoring.retention).
+    job = models.ForeignKey(
+        "jobs.Job", on_delete=models.CASCADE, related_name="task_events", db_constraint=False, db_index=False
+    )
     seq = models.PositiveIntegerField()
     framework = models.CharField(max_length=8, choices=Framework.choices)
     # The Lithops map (``<executor>/<job>``, e.g. ``a1b2c3-0/M000``) or the Dask key prefix (``inc``).

@@ -49,7 +49,7 @@ def test_only_jobs_that_ended_before_the_retention_period_lose_their_record(tena
     running = job_with_record(tenants, workspace, finished_days_ago=None)
 
     settings.PYRUN_MONITORING_RETENTION_DAYS = 30
-    assert prune() == {"task_events": 3, "samples": 2, "task_outputs": 0}
+    assert prune() == {"task_events": 3, "samples": 2, "task_outputs": 0, "orphaned_task_events": 0}
 
     assert not TaskEvent.objects.filter(job=old).exists() and not ResourceSample.objects.filter(job=old).exists()
     assert Job.objects.filter(pk=old.pk).exists()  # the job, its log and totals stay
@@ -62,5 +62,22 @@ def test_only_jobs_that_ended_before_the_retention_period_lose_their_record(tena
 def test_the_default_keeps_everything(tenants, settings):
     job_with_record(tenants, make_workspace(tenants), finished_days_ago=4000)
     settings.PYRUN_MONITORING_RETENTION_DAYS = 0
-    assert prune() == {"task_events": 0, "samples": 0, "task_outputs": 0}
+    assert prune() == {"task_events": 0, "samples": 0, "task_outputs": 0, "orphaned_task_events": 0}
     assert TaskEvent.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_events_written_after_their_job_was_deleted_are_pruned(tenants, settings):
+    # The ingest of a job deleted while it ran may flush once more: its rows name a job that is gone.
+    workspace = make_workspace(tenants)
+    kept = job_with_record(tenants, workspace, finished_days_ago=None)
+    gone = job_with_record(tenants, workspace, finished_days_ago=None)
+    gone_id = gone.pk
+    gone.delete()
+    TaskEvent.objects.create(job_id=gone_id, seq=9, framework="lithops", group="g", key="g/9", phase="task",
+                             status="finished", lane="pid 1", start=1.0, end=2.0)  # fmt: skip
+    settings.PYRUN_MONITORING_RETENTION_DAYS = 0
+
+    assert prune()["orphaned_task_events"] == 1
+    assert not TaskEvent.objects.filter(job_id=gone_id).exists()
+    assert TaskEvent.objects.filter(job=kept).count() == 3
