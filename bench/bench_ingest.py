@@ -43,9 +43,9 @@ EMITTER = textwrap.dedent("""
     sent = 0
     while sent < total:
         if rate:
-            due = started + sent / rate
-            if due > time.time():
-                time.sleep(due - time.time())
+            wait = started + sent / rate - time.time()
+            if wait > 0:
+                time.sleep(wait)
         now = time.time()
         n = min(line_events, total - sent)
         batch = [{"framework": "lithops", "group": "bench/M000", "key": f"bench/M000/{sent + i}", "phase": "task",
@@ -136,8 +136,11 @@ def _one_run(job_id: int, url: str, rate: float, web: psutil.Process) -> dict:
     ingest = EventIngest(job_id).start().start_flushing()  # as the runner does
     emitter = subprocess.run(
         [sys.executable, "-c", EMITTER, str(ingest.path), str(EVENTS), str(rate), str(LINE_EVENTS)],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True,
     )  # fmt: skip
+    if emitter.returncode:
+        ingest.close()
+        raise RuntimeError(f"the emitter failed ({ingest.flush_error!r} in the ingest): {emitter.stderr[-2000:]}")
     emitter_cpu = _cpu() - children
     received = json.loads(client.communicate(timeout=300)[0].strip().splitlines()[-1])
     ingest.close()
