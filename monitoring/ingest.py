@@ -42,7 +42,9 @@ from monitoring.wire import MAX_LINE_BYTES, OUTPUT_LINE_PREFIX, Event, decode_li
 
 logger = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 0.025  # an event reaches the database and the websocket group at most this much later ...
+# An event reaches the database and the websocket group at most this much later ... (25 ms: p95 emit -> websocket
+# at 50k events/s 116-125 ms; 15 ms: 97-109 ms, and no less throughput; 10 ms: no better, docs/performance.md)
+FLUSH_SECONDS = 0.015
 FLUSH_EVENTS = 5000  # ... or as soon as this many wait
 BULK_BATCH = 2000
 MAX_WAITING = 500_000  # a runaway emitter must not eat the worker's memory: beyond this, events are dropped
