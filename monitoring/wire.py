@@ -142,9 +142,15 @@ def _settle_ends(events: list[Event]) -> None:
             event.end = event.start  # clocks of different processes: never a bar of negative length
 
 
+_JSON_NUL, _JSON_REPLACEMENT = b"\\u0000", b"\\ufffd"
+
+
 def decode_line(line: bytes) -> tuple[list[Event], int]:
     """The events of one line and how many of its items were rejected. A well-formed batch from our agent is
     decoded and checked in one pass; anything else goes item by item through :func:`parse_event`."""
+    if _JSON_NUL in line:
+        # PostgreSQL text holds no NUL: one would fail the whole flush. JSON can only write it escaped.
+        line = line.replace(_JSON_NUL, _JSON_REPLACEMENT)
     try:
         events = _decode_batch(line)
     except msgspec.DecodeError:

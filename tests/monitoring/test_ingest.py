@@ -77,6 +77,17 @@ class TestIngest(TenantTest):
         assert list(TaskEvent.objects.filter(job=job).values_list("key", flat=True)) == ["good-1", "good-2"]
         assert ingest.rejected == 4
 
+    def test_a_nul_in_an_event_is_stored_as_a_replacement_character_and_its_batch_kept(self, job):
+        # PostgreSQL text cannot hold NUL: before, one such event failed the whole flush and with it the job.
+        ingest = EventIngest(job.pk).start()
+        try:
+            nul = event("k\x00ey", 1.0, 2.0, error="bad\x00", figures={"n\x00": "v\x00"})
+            send(ingest.path, line(event("before", 1.0, 2.0), nul, event("after", 1.0, 2.0)))
+        finally:
+            ingest.close()
+        rows = list(TaskEvent.objects.filter(job=job).order_by("seq").values_list("key", "error", "figures"))
+        assert rows == [("before", "", {}), ("k\ufffdey", "bad\ufffd", {"n\ufffd": "v\ufffd"}), ("after", "", {})]
+
     def test_a_job_cannot_report_a_task_lost(self, job):
         # Only the runner decides a task is lost (the job ended under it): a script could otherwise hide a failure.
         ingest = EventIngest(job.pk).start()
