@@ -13,6 +13,7 @@ from monitoring.wire import decode_line, parse_event
 
 
 def _item_by_item(line: bytes) -> tuple[list, int]:
+    line = line.replace(b"\\u0000", b"\\ufffd")  # what decode_line does first, whichever path follows
     batch = orjson.loads(line)
     batch = batch if isinstance(batch, list) else [batch]
     kept = [event for event in map(parse_event, batch) if event is not None]
