@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitoring.models import ResourceSample, TaskEvent
+from monitoring.wire import encode_events
 from pyrun_web.infra.live import encoded, publish
 
 
@@ -88,14 +89,13 @@ def publish_tasks(job_id: int, events: Sequence[dict[str, Any]]) -> None:
     """``events`` as :func:`task_dict` makes them, seqs ascending; sent pre-encoded, see
     :func:`pyrun_web.infra.live.encoded`."""
     if events:
-        publish(job_group(job_id), {"type": "job.tasks", "job": job_id, **encoded(list(events))})
+        publish_encoded_tasks(job_id, encode_events(list(events)), events[0]["seq"], events[-1]["seq"])
 
 
 def publish_encoded_tasks(job_id: int, encoded_events: bytes, first: int, last: int) -> None:
     """:func:`publish_tasks` for events the caller encoded already (a JSON array of what :func:`task_dict` makes),
     seqs ``first`` to ``last``."""
-    publish(job_group(job_id), {"type": "job.tasks", "job": job_id, "encoded": encoded_events, "first": first,
-                                "last": last})  # fmt: skip
+    publish(job_group(job_id), {"type": "job.tasks", "job": job_id, **encoded(encoded_events, first, last)})
 
 
 def publish_samples(job_id: int, samples: Sequence[ResourceSample]) -> None:

@@ -134,38 +134,46 @@ def parse_event(raw: Any) -> Event | None:
     )
 
 
-def _settle_ends(events: list[Event]) -> None:
+def _settle_ends(events: list[Event]) -> list[Event]:
     for event in events:
         if event.status == RUNNING:
             event.end = None
         elif event.end is None or event.end < event.start:
             event.end = event.start  # clocks of different processes: never a bar of negative length
+    return events
 
 
 _JSON_NUL, _JSON_REPLACEMENT = b"\\u0000", b"\\ufffd"
 
 
+def without_nul(line: bytes) -> bytes:
+    """``line`` with every NUL a U+FFFD: PostgreSQL text holds no NUL, and one would fail the whole flush. JSON
+    can only write it escaped."""
+    return line.replace(_JSON_NUL, _JSON_REPLACEMENT) if _JSON_NUL in line else line
+
+
+def decode_items(line: bytes) -> tuple[list[Event], int]:
+    """The events of a line (NUL-free, see :func:`without_nul`) read item by item through :func:`parse_event`, and
+    how many items were rejected: the path of any line the one-pass decoder refuses."""
+    try:
+        batch = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return [], 1
+    if not isinstance(batch, list):
+        batch = [batch]
+    events = [event for event in map(parse_event, batch) if event is not None]
+    return _settle_ends(events), len(batch) - len(events)
+
+
 def decode_line(line: bytes) -> tuple[list[Event], int]:
     """The events of one line and how many of its items were rejected. A well-formed batch from our agent is
-    decoded and checked in one pass; anything else goes item by item through :func:`parse_event`."""
-    if _JSON_NUL in line:
-        # PostgreSQL text holds no NUL: one would fail the whole flush. JSON can only write it escaped.
-        line = line.replace(_JSON_NUL, _JSON_REPLACEMENT)
+    decoded and checked in one pass; anything else goes through :func:`decode_items`, to the same result."""
+    line = without_nul(line)
     try:
         events = _decode_batch(line)
     except msgspec.DecodeError:
-        try:
-            batch = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            return [], 1
-        if not isinstance(batch, list):
-            batch = [batch]
-        events = [event for event in map(parse_event, batch) if event is not None]
-        rejected = len(batch) - len(events)
-    else:
-        rejected = 0
-    _settle_ends(events)
-    return events, rejected
+        return decode_items(line)
+    return _settle_ends(events), 0
 
 
 def parse_line(line: bytes) -> tuple[list[dict[str, Any]], int]:

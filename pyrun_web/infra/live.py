@@ -14,7 +14,6 @@ import os
 import threading
 from typing import Any
 
-import orjson
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
@@ -66,9 +65,9 @@ def publish(group: str, message: dict[str, Any]) -> bool:
     return True
 
 
-def encoded(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """The part of a live message that carries numbered ``items`` (each with a "seq", ascending) as one JSON
-    text: the channel layer packs one string instead of many dicts, and the websocket consumer sends the items
-    under its stream's field exactly as if they had been published as a list (see
+def encoded(text: bytes, first: int, last: int) -> dict[str, Any]:
+    """The part of a live message that carries numbered items (seqs ``first`` to ``last``, ascending) as one JSON
+    array ``text``: the channel layer packs one string instead of many dicts, and the websocket consumer sends the
+    items under its stream's field exactly as if they had been published as a list (see
     :mod:`pyrun_web.stream_consumer`)."""
-    return {"encoded": orjson.dumps(items), "first": items[0]["seq"], "last": items[-1]["seq"]}
+    return {"encoded": text, "first": first, "last": last}

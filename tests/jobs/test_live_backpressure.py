@@ -54,6 +54,35 @@ def send_lines(path: str, lines: list[bytes], pause: float) -> None:
             time.sleep(pause)
 
 
+class SlowReader:
+    """A websocket client on ``/ws/jobs/{id}/`` that reads only when asked: a tiny receive buffer, one frame of
+    client-side queue and no compression (the error texts would shrink to nothing). Between two reads it does not
+    read the socket, so the server's sends block, as with a browser on a slow link."""
+
+    def __init__(self, live_server_url: str, job_id: int, streams: str, key: str) -> None:
+        self.live_server_url, self.job_id, self.streams, self.key = live_server_url, job_id, streams, key
+        self.messages: list[dict] = []
+
+    async def __aenter__(self) -> SlowReader:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(self.live_server_url.rsplit(":", 1)[1])))
+        url = ws_url(self.live_server_url, self.job_id, f"streams={self.streams}")
+        self._connection = connect(url, sock=sock, additional_headers={"Authorization": f"Token {self.key}"},
+                                   max_size=None, max_queue=1, compression=None)  # fmt: skip
+        self._ws = await self._connection.__aenter__()
+        await self.read_until(lambda messages: any(m["type"] == "synced" for m in messages))
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._connection.__aexit__(*exc)
+
+    async def read_until(self, done) -> None:
+        while not done(self.messages):
+            frame = json.loads(await asyncio.wait_for(self._ws.recv(), TIMEOUT))
+            self.messages.extend(frame["messages"])
+
+
 def wait_written(ingest: EventIngest, count: int) -> None:
     deadline = time.monotonic() + TIMEOUT
     while ingest.written < count:
@@ -69,35 +98,17 @@ class TestSlowClient(TenantTest):
         try:
 
             async def scenario() -> list[dict]:
-                # A tiny receive buffer, one frame of client-side queue and no compression (the error texts would
-                # shrink to nothing): when the test stops calling recv(), the client stops reading the socket and the
-                # server's sends block, as with a browser on a slow link.
-                sock = socket.socket()
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                sock.connect(("127.0.0.1", int(live_server_url.rsplit(":", 1)[1])))
-                url = ws_url(live_server_url, job.pk, "streams=tasks")
-                headers = {"Authorization": f"Token {self.t.keys['viewer']}"}
-                async with connect(
-                    url, sock=sock, additional_headers=headers, max_size=None, max_queue=1, compression=None
-                ) as ws:
-                    messages: list[dict] = []
-
-                    async def read_until(done) -> None:
-                        while not done():
-                            frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-                            messages.extend(frame["messages"])
-
-                    await read_until(lambda: any(m["type"] == "synced" for m in messages))
+                async with SlowReader(live_server_url, job.pk, "tasks", self.t.keys["viewer"]) as reader:
                     # Not reading: the job writes for a few seconds, far more than the buffers hold.
                     lines = [line(1 + i * PER_LINE, PER_LINE) for i in range(LINES)]
                     await asyncio.to_thread(send_lines, str(ingest.path), lines, 0.1)
                     await asyncio.to_thread(wait_written, ingest, total)
                     await asyncio.sleep(2)
-                    await read_until(lambda: covered(messages) >= total)
+                    await reader.read_until(lambda messages: covered(messages) >= total)
                     # Reading again: what comes next is live, right after what was skipped or sent.
                     await asyncio.to_thread(send_lines, str(ingest.path), [line(total + 1, 3)], 0)
-                    await read_until(lambda: covered(messages) >= total + 3)
-                    return messages
+                    await reader.read_until(lambda messages: covered(messages) >= total + 3)
+                    return reader.messages
 
             messages = asyncio.run(scenario())
         finally:
@@ -134,26 +145,13 @@ class TestSlowClient(TenantTest):
                 time.sleep(0.1)
 
         async def scenario() -> list[dict]:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.connect(("127.0.0.1", int(live_server_url.rsplit(":", 1)[1])))
-            url = ws_url(live_server_url, job.pk, "streams=log")
-            headers = {"Authorization": f"Token {self.t.keys['viewer']}"}
-            async with connect(
-                url, sock=sock, additional_headers=headers, max_size=None, max_queue=1, compression=None
-            ) as ws:
-                messages: list[dict] = []
-
-                async def read_until(done) -> None:
-                    while not done():
-                        frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-                        messages.extend(frame["messages"])
-
-                await read_until(lambda: any(m["type"] == "synced" for m in messages))
+            async with SlowReader(live_server_url, job.pk, "log", self.t.keys["viewer"]) as reader:
                 await asyncio.to_thread(write_log)  # 7.7 MB while the client reads nothing
                 await asyncio.sleep(2)
-                await read_until(lambda: sum(len(m.get("chunks", ())) + m.get("count", 0) for m in messages) >= count)
-                return messages
+                await reader.read_until(
+                    lambda messages: sum(len(m.get("chunks", ())) + m.get("count", 0) for m in messages) >= count
+                )
+                return reader.messages
 
         messages = asyncio.run(scenario())
         assert not [m for m in messages if m["type"] == "dropped"]

@@ -5,24 +5,10 @@ from __future__ import annotations
 
 import json
 
-import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.wire import decode_line, parse_event
-
-
-def _item_by_item(line: bytes) -> tuple[list, int]:
-    line = line.replace(b"\\u0000", b"\\ufffd")  # what decode_line does first, whichever path follows
-    batch = orjson.loads(line)
-    batch = batch if isinstance(batch, list) else [batch]
-    kept = [event for event in map(parse_event, batch) if event is not None]
-    for event in kept:  # what decode_line does to every event it keeps
-        if event.status == "running":
-            event.end = None
-        elif event.end is None or event.end < event.start:
-            event.end = event.start
-    return kept, len(batch) - len(kept)
+from monitoring.wire import decode_items, decode_line, without_nul
 
 
 def text(limit: int) -> st.SearchStrategy[str]:
@@ -54,7 +40,7 @@ events = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 def test_the_one_pass_decoder_keeps_what_the_item_by_item_check_keeps(batch):
     line = json.dumps(batch).encode()
-    assert decode_line(line) == _item_by_item(line)
+    assert decode_line(line) == decode_items(without_nul(line))
 
 
 def test_an_event_is_cut_to_the_column_sizes_and_its_good_neighbours_kept():
