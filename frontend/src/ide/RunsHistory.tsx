@@ -46,16 +46,16 @@ export function RunsHistory(props: RunsHistoryProps) {
         </>
       ),
     },
-    { header: "Tasks", cell: taskCountsText, className: "mono" },
+    { header: "Tasks", cell: taskCountsText, className: "mono nowrap" },
     { header: "Exit", cell: (job) => (job.exit_code === null ? "–" : String(job.exit_code)), className: "mono" },
     { header: "Entrypoint", cell: (job) => job.entrypoint, className: "mono" },
     { header: "Backend", cell: (job) => job.backend },
     { header: "Duration", cell: (job) => formatDuration(job.duration_seconds) },
     { header: "Who", cell: (job) => job.created_by ?? "–" },
-    { header: "Started", cell: (job) => formatTime(job.created_at) },
+    { header: "Started", cell: (job) => formatTime(job.created_at), className: "nowrap" },
     {
       header: ACTIONS,
-      className: "row",
+      className: "row nowrap",
       tdProps: { style: { flexWrap: "nowrap" } },
       cell: (job) => (
         <>

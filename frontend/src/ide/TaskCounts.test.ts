@@ -15,8 +15,11 @@ describe("task counts of a run", () => {
     expect(taskWarning(job(null, null, null))).toBe("");
   });
 
-  it("shows ok/failed/lost in the runs table, a dash while unknown", () => {
+  it("shows ok/failed/lost in the runs table, leaving out a kind with none, a dash while unknown", () => {
     expect(taskCountsText(job(6, 2, 1))).toBe("3 ok · 2 failed · 1 lost");
+    expect(taskCountsText(job(6, 2, 0))).toBe("4 ok · 2 failed");
+    expect(taskCountsText(job(2, 0, 2))).toBe("0 ok · 2 lost");
+    expect(taskCountsText(job(5, 0, 0))).toBe("5 ok");
     expect(taskCountsText(job(null, null, null))).toBe("–");
   });
 

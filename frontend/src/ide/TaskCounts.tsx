@@ -28,10 +28,14 @@ export function TaskWarningBadge({ job }: { job: Job }) {
   );
 }
 
-/** The Tasks cell of the runs table: "4 ok · 2 failed · 0 lost", or "–" while unknown. */
+/** The Tasks cell of the runs table: "4 ok · 2 failed" (a kind with none is left out, to fit one line), or "–"
+ * while unknown. */
 export function taskCountsText(job: Job): string {
   if (job.tasks_total === null || job.tasks_total === undefined) return "–";
   const failed = job.tasks_failed ?? 0;
   const lost = job.tasks_lost ?? 0;
-  return `${job.tasks_total - failed - lost} ok · ${failed} failed · ${lost} lost`;
+  const parts = [`${job.tasks_total - failed - lost} ok`];
+  if (failed) parts.push(`${failed} failed`);
+  if (lost) parts.push(`${lost} lost`);
+  return parts.join(" · ");
 }
