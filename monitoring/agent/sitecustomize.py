@@ -1,9 +1,9 @@
 """PyRun's in-job agent, loaded by ``site`` at the start of every Python process of a job.
 
 The runner puts this folder first on ``PYTHONPATH``. When ``PYRUN_AGENT_SOCKET`` is set, an import hook waits for
-Lithops' status and future modules and Dask's client module, and patches them as they load
-(``pyrun_agent.lithops_hooks``, ``pyrun_agent.dask_remote``); nothing else is imported, so a process that imports
-neither pays one dict lookup per import. Then the ``sitecustomize`` that
+Lithops' status and future modules, Dask's client module and cloudpickle, and patches them as they load
+(``pyrun_agent.lithops_hooks``, ``pyrun_agent.dask_remote``, ``pyrun_agent.code_names``); nothing else is
+imported, so a process that imports none of them pays one dict lookup per import. Then the ``sitecustomize`` that
 comes next on ``sys.path`` (a runtime may ship its own) is run, so this one never shadows it.
 
 Any Python 3.8-3.13 runs this, often without a writable ``__pycache__`` (the folder is bound read-only): stdlib
@@ -17,6 +17,7 @@ _HOOKED = {
     "lithops.monitoring.status": ("lithops_hooks", "patch_status"),
     "lithops.future": ("lithops_hooks", "patch_future"),
     "distributed.client": ("dask_remote", "patch_client"),
+    "cloudpickle.cloudpickle": ("code_names", "patch_pickler"),
 }
 
 
@@ -29,8 +30,8 @@ def _patch(fullname, module):
 
 
 class _LithopsImportHook:
-    """Finds nothing itself: lets the other finders find the two Lithops modules, then patches each right after
-    its own code ran."""
+    """Finds nothing itself: lets the other finders find the hooked modules, then patches each right after its own
+    code ran."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in _HOOKED:

@@ -195,6 +195,8 @@ class TestPrintingRuns(TenantTest):
         assert row["status"] == "failed"
         assert row["output"].startswith("inverting 0\n")
         assert "ZeroDivisionError: division by zero" in row["output"]
+        # The function came from the script (pickled by value): its frame names the script, not <dynamic-code>.
+        assert 'File "/workspace/fail.py", line 6, in invert\n' in row["output"]
 
 
 def test_a_key_cannot_start_a_line_of_its_own_in_the_log():
