@@ -771,7 +771,14 @@ def test_a_printing_map_shows_its_prints_in_the_task_panel(tenant, live_server_u
     expect(run_state(page)).to_have_text("succeeded")
     # The Output log has each task's lines, named by their task, on a stream of their own.
     expect(output.locator(".logline.task", has_text="[task M000/1] hello from task 1")).to_have_count(1)
+    # The stream menu keeps the task output alone.
+    page.get_by_role("combobox", name="Stream").select_option(label="task output")
+    shown = output.locator(".logline .text")
+    expect(shown).to_have_count(6)
+    assert all(text.startswith("[task M000/") for text in shown.all_inner_texts())
+    page.get_by_role("combobox", name="Stream").select_option("")
 
+    tree_item(page, "shout.py").click()  # the code that printed, beside what it printed (the README's picture)
     page.get_by_role("tablist", name="Panels").get_by_role("tab", name="Gantt").click()
     chart = page.get_by_test_id("gantt")
     expect(chart).to_have_attribute("data-bars", "3")
@@ -784,6 +791,7 @@ def test_a_printing_map_shows_its_prints_in_the_task_panel(tenant, live_server_u
     call = int(key_text.rsplit("/", 1)[1])
     printed = details.get_by_test_id("task-output")
     expect(printed).to_have_text(f"hello from task {call}\nwarning from task {call}\n")
+    page.set_viewport_size({"width": 1280, "height": 960})  # room for the chart and the details in the picture
     printed.scroll_into_view_if_needed()
     expect(printed).to_be_visible()
     shot("task-output")

@@ -9,7 +9,7 @@ import { useApp } from "../app";
 import { copyText } from "../clipboard";
 import { LogBuffer } from "../logs/logBuffer";
 import { LogView, type LineLink } from "../logs/LogView";
-import { lineFilter, matchingIndices, OUTPUT_STREAMS, stepMatch } from "../logs/outputFilter";
+import { lineFilter, matchingIndices, OUTPUT_STREAMS, STREAM_LABELS, stepMatch } from "../logs/outputFilter";
 import { JOB_STREAMS, LiveSocket } from "../ws/live";
 import { setRunProblems } from "./editorNav";
 import { frameLink, lastTracebackProblems } from "./navigation";
@@ -198,7 +198,7 @@ export function OutputPanel({ job, onState, known, onOpenAt }: OutputPanelProps)
           <option value="">All streams</option>
           {OUTPUT_STREAMS.map((s) => (
             <option key={s} value={s}>
-              {s}
+              {STREAM_LABELS[s]}
             </option>
           ))}
         </select>

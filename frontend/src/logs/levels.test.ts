@@ -61,6 +61,25 @@ describe("log levels", () => {
     ]);
   });
 
+  it("reads a task's printed lines after the task in front of them: its traceback is an error", () => {
+    const buffer = new LogBuffer();
+    const task = (seq: number, text: string) => chunk(seq, text, "task");
+    buffer.add([
+      task(1, "[task M000/3] processing 3\n[task M000/3] Traceback (most recent call last):\n"),
+      task(2, '[task M000/3]   File "/workspace/flaky.py", line 9, in work\n[task M000/3] ValueError: bad item 3\n'),
+      task(3, "[task M000/4] processing 4\n[task M000/4] ERROR: disk full\n[task M000/4] 2026-12-06 [INFO] ok\n"),
+    ]);
+    expect(levels(buffer)).toEqual([
+      ["[task M000/3] processing 3", NONE],
+      ["[task M000/3] Traceback (most recent call last):", ERROR],
+      ['[task M000/3]   File "/workspace/flaky.py", line 9, in work', ERROR],
+      ["[task M000/3] ValueError: bad item 3", ERROR],
+      ["[task M000/4] processing 4", NONE],
+      ["[task M000/4] ERROR: disk full", ERROR],
+      ["[task M000/4] 2026-12-06 [INFO] ok", INFO],
+    ]);
+  });
+
   it("classifies a line cut between chunks once it is whole", () => {
     const buffer = new LogBuffer();
     buffer.add([chunk(1, "Traceback (most recent call last):\n  File"), chunk(2, ' "a.py", line 1\nKeyErr')]);

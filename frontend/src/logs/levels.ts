@@ -35,12 +35,17 @@ const TRACEBACK_START = /^[\s|+]*(?:Exception Group )?Traceback \(most recent ca
 // Between two tracebacks of a chained exception.
 const CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)\s*$/;
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+// What a Lithops task printed comes on the "task" stream with its task in front (monitoring/task_output.py): the
+// level or traceback is in the rest of the line. A task's lines arrive together, so one tracker state still fits.
+const TASK_PREFIX = /^\[task [^\]\n]*\] /;
 
-/** The text a reader sees: without ANSI codes, after the last carriage return (a progress bar's last state). */
+/** The text a reader sees: without ANSI codes, after the last carriage return (a progress bar's last state), and
+ * without the task that printed it. */
 function plain(text: string): string {
   const trimmed = text.endsWith("\r") ? text.slice(0, -1) : text;
   const from = trimmed.lastIndexOf("\r") + 1;
-  const shown = trimmed.slice(from, from + LOOK_CHARS);
+  let shown = trimmed.slice(from, from + LOOK_CHARS);
+  if (shown.startsWith("[task ")) shown = shown.replace(TASK_PREFIX, "");
   return shown.includes("\u001b") ? shown.replace(ANSI, "") : shown;
 }
 

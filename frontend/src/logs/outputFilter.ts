@@ -4,6 +4,13 @@ import type { Line } from "./logBuffer";
 /** The streams a run's output has: the script's stdout/stderr, the platform's lines, and its tasks' output. */
 export const OUTPUT_STREAMS = ["stdout", "stderr", "system", "task"] as const;
 export type OutputStream = (typeof OUTPUT_STREAMS)[number];
+/** How the stream menu names each stream. */
+export const STREAM_LABELS: Record<OutputStream, string> = {
+  stdout: "stdout",
+  stderr: "stderr",
+  system: "platform",
+  task: "task output",
+};
 
 /** A predicate keeping the lines that contain `text` (case-insensitive) and come from `stream` ("" = any), or
  * null when nothing is filtered (the view then shows every line without scanning them). */
