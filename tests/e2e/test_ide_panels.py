@@ -837,6 +837,12 @@ def test_pipelines_gallery_launches_montecarlo(tenant, live_server_url, jobs_wor
     expect(output).to_contain_text("pi ~ ")
     expect(page.get_by_role("tab", name=re.compile("montecarlo.py"))).to_be_visible()
     shot("montecarlo-run")
+    # The results the run wrote appear in the tree once it ended, with no reload, and the plot opens as an image.
+    tree_item(page, "results").locator(".label").first.click()
+    tree_item(page, "results/montecarlo.png").locator(".label").first.click()
+    page.wait_for_function("() => document.querySelector('#editor-panel .file-preview img')?.naturalWidth > 100")
+    assert page.locator("#editor-panel .monaco-editor").count() == 0
+    shot("montecarlo-plot")
     with api_client(live_server_url, tenant[2]) as client:
         job = client.get(f"jobs/{job_id}/").json()
     assert job["state"] == "succeeded" and job["entrypoint"] == "montecarlo.py"

@@ -17,7 +17,7 @@ import { useNavigation, useSettledRefresh } from "./hooks/useNavigation";
 import { movedPath, useOpenTabs } from "./hooks/useOpenTabs";
 import { PANELS, usePanels } from "./hooks/usePanels";
 import { useRunControl } from "./hooks/useRunControl";
-import { useRuns } from "./hooks/useRuns";
+import { useRuns, useWhenRunsEnd } from "./hooks/useRuns";
 import { useSplitter } from "./hooks/useSplitter";
 import { useWorkspaceData } from "./hooks/useWorkspaceData";
 import { LithopsConfigForm } from "./LithopsConfigForm";
@@ -41,6 +41,7 @@ export default function WorkspaceIDE() {
   const { workspace, entries, loadError, refreshWorkspace, refreshTree } = useWorkspaceData(workspaceId);
   const { panel, setPanel, jobId, terminalOpened } = usePanels();
   const runs = useRuns(workspaceId);
+  useWhenRunsEnd(runs.jobs, refreshTree);
   const job = runs.jobs.find((j) => j.id === (jobId ?? runs.jobs[0]?.id)) ?? null;
   const splitter = useSplitter();
 

@@ -1,6 +1,6 @@
 import type { Job } from "../../api/types";
 import { perform, renderHook, settle } from "../../testing/render";
-import { useRuns } from "./useRuns";
+import { useRuns, useWhenRunsEnd } from "./useRuns";
 
 function job(id: number, state: Job["state"] = "succeeded"): Job {
   return {
@@ -86,6 +86,29 @@ describe("useRuns", () => {
     // The final figures (the duration) come from the job itself a moment later.
     await settle(500);
     expect(runs.current().jobs[0].duration_seconds).toBe(4.5);
+    runs.unmount();
+  });
+
+  it("says when a run seen in flight has ended, once, and not for runs that had ended before", async () => {
+    server([[job(5, "running"), job(4)]], 2);
+    const ended = vi.fn();
+    const runs = await renderHook(() => {
+      const value = useRuns(7);
+      useWhenRunsEnd(value.jobs, ended);
+      return value;
+    });
+    await settle();
+    expect(ended).not.toHaveBeenCalled();
+    await perform(() => runs.current().addJob(job(6, "queued")));
+    expect(ended).not.toHaveBeenCalled();
+
+    await perform(() => runs.current().patchJob(5, { state: "succeeded", exit_code: 0 }));
+    expect(ended).toHaveBeenCalledTimes(1);
+    await perform(() => runs.current().patchJob(6, { state: "running" }));
+    await perform(() => runs.current().patchJob(5, { exit_code: 0 }));
+    expect(ended).toHaveBeenCalledTimes(1);
+    await perform(() => runs.current().patchJob(6, { state: "failed", exit_code: 1 }));
+    expect(ended).toHaveBeenCalledTimes(2);
     runs.unmount();
   });
 });

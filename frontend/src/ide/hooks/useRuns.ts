@@ -1,7 +1,7 @@
 // The workspace's history of runs: the newest page, older pages on demand, polled while a run is in flight.
 // The output socket patches the run being watched in the cache; a run started here is put first at once.
 import { useInfiniteQuery, useQueryClient, type InfiniteData } from "@tanstack/react-query";
-import { useCallback, useMemo } from "react";
+import { useCallback, useEffect, useMemo, useRef } from "react";
 import type { Page } from "../../api/client";
 import { api } from "../../api/endpoints";
 import { keys } from "../../api/queries";
@@ -75,4 +75,22 @@ export function useRuns(workspaceId: number) {
   const refresh = useCallback(() => void refetch(), [refetch]);
 
   return { jobs, total, loadOlder, refresh, patchJob, addJob };
+}
+
+/** Calls `onEnded` when a run seen in flight here is seen ended (by its socket or the poll): what it wrote into the
+ * workspace (its script's files, a pipeline's results/, copied before the end is visible) is there by then. */
+export function useWhenRunsEnd(jobs: readonly Job[], onEnded: () => void): void {
+  const inFlight = useRef<ReadonlySet<number>>(new Set());
+  const callback = useRef(onEnded);
+  callback.current = onEnded;
+  useEffect(() => {
+    let ended = false;
+    const now = new Set<number>();
+    for (const job of jobs) {
+      if (ACTIVE_STATES.includes(job.state)) now.add(job.id);
+      else if (inFlight.current.has(job.id)) ended = true;
+    }
+    inFlight.current = now;
+    if (ended) callback.current();
+  }, [jobs]);
 }
