@@ -4,7 +4,7 @@ Dask: 10,000 tiny tasks (``client.map(inc, range(10_000))``) on a ``LocalCluster
 1 thread, in-process). Lithops: a 1,000-task map of a no-op on the localhost backend (version 1, 2 worker
 processes). "With": the agent injected as the runner injects it (``PYTHONPATH`` = ``monitoring/agent``,
 ``PYRUN_AGENT_SOCKET``, Dask's preload variables) and a listener in this process that reads every line and parses it
-with ``monitoring.wire.parse_line``, as the runner does. "Without": neither. Runs alternate (with, without, ...) so
+with ``monitoring.wire.decode_line``, as the runner does. "Without": neither. Runs alternate (with, without, ...) so
 that drift of the machine hits both; medians of ``ROUNDS`` each after one warm-up of each. Besides the process's wall
 time, the script prints its own START/END stamps around the map, the part the agent is in.
 """

@@ -73,7 +73,6 @@ class Event(msgspec.Struct, kw_only=True, gc=False):
     seq: int = 0  # the ingest's number; whatever a line says is overwritten
 
 
-EVENT_KEYS = ("framework", "group", "key", "phase", "status", "lane", "start", "end", "error", "figures")
 _decode_batch = msgspec.json.Decoder(list[Event]).decode
 encode_events = msgspec.json.Encoder().encode  # a list of events as the websocket and the tasks API show them
 
@@ -174,13 +173,6 @@ def decode_line(line: bytes) -> tuple[list[Event], int]:
     except msgspec.DecodeError:
         return decode_items(line)
     return _settle_ends(events), 0
-
-
-def parse_line(line: bytes) -> tuple[list[dict[str, Any]], int]:
-    """:func:`decode_line` with each event as a dict of ``EVENT_KEYS`` (for readers that are not the ingest: the
-    tests' stand-in for the runner)."""
-    events, rejected = decode_line(line)
-    return [{name: getattr(e, name) for name in EVENT_KEYS} for e in events], rejected
 
 
 # How a line holding a task's output starts (the agent writes compact JSON, this key first): one prefix test per line

@@ -19,8 +19,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from monitoring.wire import Event, parse_line
+import pytest
+
+from monitoring import wire
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO / "monitoring" / "agent"
@@ -36,6 +39,18 @@ def lithops_config(worker_processes: int = 2, data_cleaner: bool = True) -> str:
     })  # fmt: skip
 
 
+# An event as these tests read it: the runner's event (``monitoring.wire.Event``) as a dict, without its seq.
+Event = dict[str, Any]
+_EVENT_FIELDS = tuple(name for name in wire.Event.__struct_fields__ if name != "seq")
+
+
+def parse_line(line: bytes) -> tuple[list[Event], int]:
+    """The events of one line, read by :func:`monitoring.wire.decode_line` as the runner reads them, and how many
+    of its items were rejected."""
+    events, rejected = wire.decode_line(line)
+    return [{name: getattr(event, name) for name in _EVENT_FIELDS} for event in events], rejected
+
+
 @dataclass
 class Line:
     at: float  # time.time() when the listener read it
@@ -45,7 +60,7 @@ class Line:
 
 class Listener:
     """The runner's end of ``PYRUN_AGENT_SOCKET``: accepts every connection and parses each line with
-    ``monitoring.wire.parse_line``, as the runner does."""
+    :func:`parse_line`, as the runner does."""
 
     def __init__(self) -> None:
         # /tmp: a Unix socket path must fit in 107 bytes.
@@ -229,3 +244,36 @@ def overlaps(events: list[Event], slack: float = 0.0) -> list[tuple[Event, Event
         bars.sort(key=lambda e: (e["start"], e["end"]))
         found += [(a, b) for a, b in itertools.pairwise(bars) if b["start"] < a["end"] - slack]
     return found
+
+
+# -- Fixtures of the agent's own tests: no Django database or Redis, only the agent and its wire format ----------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_server():  # tests/conftest.py's starts a Redis: not needed here
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():  # tests/conftest.py's clears the cache in Redis
+    yield
+
+
+@pytest.fixture
+def listener():
+    with Listener() as listener:
+        yield listener
+
+
+@pytest.fixture
+def sandbox():
+    sandbox = Sandbox()
+    yield sandbox
+    sandbox.cleanup()
+
+
+def agent_test_fixtures(namespace: dict) -> None:
+    """Give an agent test module the fixtures above rather than copies. Pytest finds fixtures by name in a module's
+    namespace, so the call goes at that module's top."""
+    for name in ("redis_server", "_clean_cache", "listener", "sandbox"):
+        namespace[name] = globals()[name]

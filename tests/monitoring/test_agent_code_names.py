@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from tests.monitoring.agent_harness import Sandbox
+from tests.monitoring.agent_harness import Sandbox, agent_test_fixtures
+
+agent_test_fixtures(globals())
 
 SCRIPT = """\
 import sys, traceback
@@ -37,25 +39,14 @@ def make():
 """
 
 
-@pytest.fixture(scope="session", autouse=True)
-def redis_server():  # the agent alone: no Redis, no database
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    yield
-
-
 @pytest.fixture
-def workspace():
-    sandbox = Sandbox()
+def workspace(sandbox):
+    """The script in a workspace folder, and a module of helpers outside it."""
     (sandbox.root / "workspace").mkdir()
     (sandbox.root / "outside").mkdir()
     (sandbox.root / "outside" / "helpers.py").write_text(HELPERS)
     (sandbox.root / "workspace" / "main.py").write_text(SCRIPT)
-    yield sandbox
-    sandbox.cleanup()
+    return sandbox
 
 
 def frames(sandbox: Sandbox, socket_path: str | None) -> list[str]:

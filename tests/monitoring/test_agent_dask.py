@@ -12,7 +12,9 @@ from collections import Counter
 
 import pytest
 
-from tests.monitoring.agent_harness import AGENT_DIR, Listener, Sandbox, overlaps, run
+from tests.monitoring.agent_harness import AGENT_DIR, Listener, agent_test_fixtures, overlaps, run
+
+agent_test_fixtures(globals())
 
 PRELOAD = {
     "DASK_DISTRIBUTED__SCHEDULER__PRELOAD": '["pyrun_agent.dask_preload"]',
@@ -42,23 +44,6 @@ if __name__ == "__main__":
             except ValueError as error:
                 print("caught:", error)
 """
-
-
-@pytest.fixture(scope="session", autouse=True)
-def redis_server():
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    yield
-
-
-@pytest.fixture
-def sandbox():
-    sandbox = Sandbox()
-    yield sandbox
-    sandbox.cleanup()
 
 
 @pytest.mark.parametrize(("processes", "address"), [(False, r"inproc://\S+"), (True, r"tcp://127\.0\.0\.1:\d+")])

@@ -1,5 +1,5 @@
 """The in-job agent on Lithops: real scripts on the localhost backend (v1), the agent injected as the runner
-injects it (PYTHONPATH + PYRUN_AGENT_SOCKET), every line parsed with ``monitoring.wire.parse_line``."""
+injects it (PYTHONPATH + PYRUN_AGENT_SOCKET), every line parsed with ``monitoring.wire.decode_line``."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ import pytest
 from tests.monitoring.agent_harness import (
     AGENT_DIR,
     REPO,
-    Listener,
     Sandbox,
+    agent_test_fixtures,
     by_key,
     kill_session,
     lithops_config,
     overlaps,
     run,
 )
+
+agent_test_fixtures(globals())  # no Django database or Redis: the agent and its wire format are all these need
 
 EXAMPLE = REPO / "templates_lib" / "templates" / "lithops" / "example.py"
 EXAMPLE_OUTPUT = "squares: [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nsum: 285\n"
@@ -63,30 +65,6 @@ print(any(type(f).__name__ == "_LithopsImportHook" for f in sys.meta_path),
       hasattr(lithops.future.ResponseFuture._set_ready, "__pyrun_agent__"),
       [t.name for t in threading.enumerate()])
 """
-
-
-# No Django database or Redis here: the agent and its wire format are all these tests need.
-@pytest.fixture(scope="session", autouse=True)
-def redis_server():
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _clean_cache():
-    yield
-
-
-@pytest.fixture
-def listener():
-    with Listener() as listener:
-        yield listener
-
-
-@pytest.fixture
-def sandbox():
-    sandbox = Sandbox()
-    yield sandbox
-    sandbox.cleanup()
 
 
 def lithops_env(sandbox: Sandbox, socket_path: str | None, **extra: str) -> dict[str, str]:
