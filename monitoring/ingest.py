@@ -339,7 +339,7 @@ class EventIngest:
         self.next_seq = seq
         self.written += len(rows)
         # The events, now with seq and lane, encoded once as what task_dict makes.
-        live.publish_encoded_tasks(self.job_id, encode_events(taken), taken[0].seq, taken[-1].seq)
+        live.publish_tasks(self.job_id, encode_events(taken), taken[0].seq, taken[-1].seq)
         return len(rows)
 
     def _end_open_tasks(self) -> None:

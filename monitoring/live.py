@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitoring.models import ResourceSample, TaskEvent
-from monitoring.wire import encode_events
 from pyrun_web.infra.live import encoded, publish
 
 
@@ -85,16 +84,10 @@ def sample_dict(sample: ResourceSample) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def publish_tasks(job_id: int, events: Sequence[dict[str, Any]]) -> None:
-    """``events`` as :func:`task_dict` makes them, seqs ascending; sent pre-encoded, see
+def publish_tasks(job_id: int, encoded_events: bytes, first: int, last: int) -> None:
+    """Task events, seqs ``first`` to ``last`` (ascending), as one JSON array of what :func:`task_dict` makes
+    (``monitoring.wire.encode_events`` of the ingest's events): encoded once by the writer, see
     :func:`pyrun_web.infra.live.encoded`."""
-    if events:
-        publish_encoded_tasks(job_id, encode_events(list(events)), events[0]["seq"], events[-1]["seq"])
-
-
-def publish_encoded_tasks(job_id: int, encoded_events: bytes, first: int, last: int) -> None:
-    """:func:`publish_tasks` for events the caller encoded already (a JSON array of what :func:`task_dict` makes),
-    seqs ``first`` to ``last``."""
     publish(job_group(job_id), {"type": "job.tasks", "job": job_id, **encoded(encoded_events, first, last)})
 
 

@@ -859,6 +859,7 @@ def test_gantt_of_a_running_job_loads_its_history_as_columns_then_follows_live(
     from jobs.models import Job, JobState
     from monitoring import live
     from monitoring.models import TaskEvent
+    from monitoring.wire import encode_events
 
     org, user, _ = tenant
     tasks = 12_000  # three catch-up pages of the socket
@@ -894,7 +895,7 @@ def test_gantt_of_a_running_job_loads_its_history_as_columns_then_follows_live(
         row = event(job, tasks)
         row.start, row.end = time.time() - 1, time.time()
         row.save()
-        live.publish_tasks(job.pk, [live.task_dict(row)])
+        live.publish_tasks(job.pk, encode_events([live.task_dict(row)]), row.seq, row.seq)
 
     in_thread(publish_one)
     expect(gantt).to_have_attribute("data-tasks", str(tasks + 1), timeout=30_000)

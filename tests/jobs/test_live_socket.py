@@ -16,6 +16,7 @@ from jobs import events
 from jobs.models import Job, JobState, LogChunk
 from monitoring import live
 from monitoring.models import TaskEvent
+from monitoring.wire import encode_events
 from pyrun_web.stream_consumer import FRAMES_PER_SECOND
 from tests.jobs.conftest import make_workspace
 from tests.tenants import TenantTest
@@ -41,7 +42,8 @@ def add_events(job: Job, seqs) -> list[TaskEvent]:
 
 
 def publish(job: Job, rows) -> None:
-    live.publish_tasks(job.pk, [live.task_dict(row) for row in rows])
+    events = [live.task_dict(row) for row in rows]
+    live.publish_tasks(job.pk, encode_events(events), events[0]["seq"], events[-1]["seq"])
 
 
 class Reader:
