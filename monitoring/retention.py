@@ -32,7 +32,7 @@ def prune(days: int | None = None) -> dict[str, int]:
         }
     # TaskEvent.job has no constraint in the database (see the model): an ingest that flushed after its job was
     # deleted left rows that belong to nothing.
-    jobs = TaskEvent.job.field.related_model.objects
+    jobs = TaskEvent.job.field.related_model.objects  # jobs.Job: monitoring imports no app above it
     orphans = TaskEvent.objects.filter(~Exists(jobs.filter(pk=OuterRef("job_id"))))
     pruned["orphaned_task_events"] = _delete_in_batches(orphans)
     return pruned
