@@ -77,6 +77,21 @@ class TestIngest(TenantTest):
         assert list(TaskEvent.objects.filter(job=job).values_list("key", flat=True)) == ["good-1", "good-2"]
         assert ingest.rejected == 4
 
+    def test_a_seq_the_job_writes_is_ignored(self, job):
+        # The struct the agent's lines decode into has a seq field: a job naming its own would collide or
+        # reorder the Gantt's history. The ingest numbers every event itself.
+        ingest = EventIngest(job.pk).start()
+        try:
+            send(ingest.path, line(event("a", 1.0, 2.0, seq=1), event("b", 1.0, 2.0, seq=1)),
+                 line(event("c", 1.0, 2.0, seq=10**12)))  # fmt: skip
+            wait_until(lambda: len(ingest.waiting) == 3)
+            assert ingest.flush() == 3
+        finally:
+            ingest.close()
+        assert list(TaskEvent.objects.filter(job=job).order_by("seq").values_list("seq", "key")) == [
+            (1, "a"), (2, "b"), (3, "c")
+        ]  # fmt: skip
+
     def test_a_nul_in_an_event_is_stored_as_a_replacement_character_and_its_batch_kept(self, job):
         # PostgreSQL text cannot hold NUL: before, one such event failed the whole flush and with it the job.
         ingest = EventIngest(job.pk).start()
