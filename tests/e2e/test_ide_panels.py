@@ -117,7 +117,10 @@ def login(page, url: str, email: str = EMAIL) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{url}/")
-    page.get_by_role("heading", name=re.compile("Workspaces")).wait_for()
+    # The organisation's name joins the heading once the user's account is read; the page's other start-up reads
+    # are awaited too, so a test that logs out next does not turn one still in flight into a 401 in the console.
+    page.get_by_role("heading", name=re.compile("Workspaces · ")).wait_for()
+    page.wait_for_load_state("networkidle")
 
 
 def api_client(url: str, key: str) -> httpx.Client:
