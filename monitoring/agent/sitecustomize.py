@@ -29,7 +29,7 @@ def _patch(fullname, module):
         pass
 
 
-class _LithopsImportHook:
+class _AgentImportHook:
     """Finds nothing itself: lets the other finders find the hooked modules, then patches each right after its own
     code ran."""
 
@@ -58,7 +58,7 @@ class _LithopsImportHook:
 
 
 if os.environ.get("PYRUN_AGENT_SOCKET"):
-    sys.meta_path.insert(0, _LithopsImportHook())
+    sys.meta_path.insert(0, _AgentImportHook())
 
 
 def _chain():

@@ -60,7 +60,7 @@ print(fexec.get_result(fexec.map(nap, [3, 3])))
 IDLE_PROBE = """\
 import sys, threading
 import lithops.future, lithops.monitoring.status
-print(any(type(f).__name__ == "_LithopsImportHook" for f in sys.meta_path),
+print(any(type(f).__name__ == "_AgentImportHook" for f in sys.meta_path),
       "pyrun_agent" in sys.modules,
       hasattr(lithops.future.ResponseFuture._set_ready, "__pyrun_agent__"),
       [t.name for t in threading.enumerate()])
